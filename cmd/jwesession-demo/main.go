@@ -1,0 +1,250 @@
+// Command jwesession-demo is a small web app that keeps its login state in
+// a jwesession cookie: sign in, keep a note in the session, renew the
+// session id, sign out. It serves plain HTTP on loopback with development
+// cookies, or production cookie settings with -secure (behind TLS).
+//
+// Keys come from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET; with
+// none, a random development-only secret is generated at start-up.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jwesession/jwesession"
+)
+
+// maxChunks is how many cookies the demo lets a session span: about 15.8 KB,
+// more than nginx's default 8 KB header line allows, to show chunking.
+const maxChunks = 4
+
+// maxNote is the largest note the demo accepts, before the cookie budget.
+const maxNote = 16 << 10
+
+// demoSession is the data the demo keeps in its session.
+type demoSession struct {
+	User string `json:"user"`
+	Note string `json:"note,omitempty"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "jwesession-demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, builds the keyring and serves until ctx ends.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+	fs := flag.NewFlagSet("jwesession-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	secure := fs.Bool("secure", false, "production cookie settings (Secure, __Host- prefix): serve it behind TLS")
+	keysFile := fs.String("keys-file", "", "keyring file: ID:STATE:SECRET entries, one per line, newest first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	kr, err := loadKeyring(*keysFile, lookup, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	m, err := jwesession.New[demoSession](jwesession.Config{
+		DevelopmentCookies: !*secure,
+		MaxChunks:          maxChunks,
+		Logger:             logger,
+	}, kr)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	mode := "development cookies"
+	if *secure {
+		mode = "secure cookies"
+	}
+	fmt.Fprintf(stderr, "jwesession-demo listening on http://%s (cookie %s, %s)\n", ln.Addr(), m.CookieName(), mode)
+	srv := &http.Server{
+		Handler:           newHandler(m),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
+
+// loadKeyring reads the keys from the file, or the environment, or makes a
+// random development-only secret.
+func loadKeyring(keysFile string, lookup func(string) (string, bool), stderr io.Writer) (*jwesession.Keyring, error) {
+	_, hasKeys := lookup("JWESESSION_KEYS")
+	_, hasSecret := lookup("JWESESSION_SECRET")
+	if keysFile != "" {
+		if hasKeys || hasSecret {
+			return nil, errors.New("-keys-file replaces JWESESSION_KEYS and JWESESSION_SECRET: unset them")
+		}
+		b, err := os.ReadFile(keysFile)
+		if err != nil {
+			return nil, err
+		}
+		return jwesession.ParseKeysFile(string(b))
+	}
+	if hasKeys || hasSecret {
+		return jwesession.KeyringFromLookup(lookup)
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	fmt.Fprintln(stderr, "jwesession-demo: no JWESESSION_SECRET or JWESESSION_KEYS set: using a random development-only secret; sessions end when the server stops")
+	return jwesession.KeyringFromSecret(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>jwesession demo</title></head>
+<body>
+<h1>jwesession demo</h1>
+{{if .SignedIn}}<p>signed in as {{.User}}</p>
+{{if .Note}}<p>note: {{len .Note}} bytes</p>{{end}}
+<form method="post" action="/update"><textarea name="note" rows="4" cols="60">{{.Note}}</textarea><br><button>Save note</button></form>
+<form method="post" action="/renew"><button>Renew session id</button></form>
+<form method="post" action="/logout"><button>Sign out</button></form>
+<p><a href="/admin">admin</a> · <a href="/public">public page</a></p>
+{{else}}<p>not signed in</p>
+<form method="post" action="/login"><label>user <input name="user" pattern="[A-Za-z0-9._\-]{1,64}" required></label> <button>Sign in</button></form>
+{{end}}{{if .Err}}<p>previous cookie rejected: {{.Err}}</p>{{end}}
+</body></html>
+`))
+
+// newHandler returns the demo's routes behind the session middleware and
+// cross-origin protection.
+func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
+	mux := http.NewServeMux()
+	session := func(r *http.Request) *jwesession.Session[demoSession] {
+		s, err := m.Session(r.Context())
+		if err != nil {
+			panic(err) // the middleware wraps every route below
+		}
+		return s
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		_, _ = io.WriteString(w, "a public page: the same for everyone\n")
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s := session(r)
+		d, ok := s.Get()
+		var errText string
+		if err := s.Err(); err != nil {
+			errText = err.Error()
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = page.Execute(w, struct {
+			SignedIn   bool
+			User, Note string
+			Err        string
+		}{ok, d.User, d.Note, errText})
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		user := r.PostFormValue("user")
+		if !validUser(user) {
+			http.Error(w, "user must be 1 to 64 of A-Za-z0-9._-", http.StatusBadRequest)
+			return
+		}
+		if err := session(r).SignIn(demoSession{User: user}); err != nil {
+			http.Error(w, "could not sign in", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /update", func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		note := r.PostFormValue("note")
+		if len(note) > maxNote {
+			http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		s := session(r)
+		if _, ok := s.Get(); ok {
+			err := s.Update(func(d *demoSession) error { d.Note = note; return nil })
+			if errors.Is(err, jwesession.ErrTooLarge) {
+				http.Error(w, "note too large for the session cookie", http.StatusRequestEntityTooLarge)
+				return
+			}
+			if err != nil {
+				http.Error(w, "could not update", http.StatusInternalServerError)
+				return
+			}
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
+		s := session(r)
+		if _, ok := s.Get(); ok {
+			if err := s.Renew(); err != nil {
+				http.Error(w, "could not renew", http.StatusInternalServerError)
+				return
+			}
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := session(r).Clear(); err != nil {
+			http.Error(w, "could not sign out", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		d, ok := session(r).Get()
+		if !ok {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "admin page for %s\n", d.User)
+	})
+	return http.NewCrossOriginProtection().Handler(m.Middleware(mux))
+}
+
+// validUser reports whether u is 1 to 64 of A-Za-z0-9._- .
+func validUser(u string) bool {
+	if len(u) == 0 || len(u) > 64 {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

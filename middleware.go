@@ -1,0 +1,145 @@
+package jwesession
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Middleware gives every request passing through it its own Session,
+// reached with m.Session(r.Context()). The session is committed (its
+// Set-Cookie written when owed, and the cache policy applied) just before
+// the response headers go out: on the first final WriteHeader (101
+// Switching Protocols included), the first Write or Flush, a Hijack, or when
+// the handler returns without writing. Informational responses (103 Early
+// Hints) pass through and commit nothing. A request whose handler never
+// reads or writes the session is left exactly as it was.
+//
+// Installed twice for the same manager, the inner copy passes through.
+func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
+	c := m.core
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(c.key).(*Session[T]); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		st := &requestState[T]{}
+		st.sess.m = c
+		st.sess.ring = c.ring.Load()
+		r = r.WithContext(context.WithValue(r.Context(), c.key, &st.sess))
+		st.sess.req = r
+		st.w.ResponseWriter = w
+		st.w.s = &st.sess
+		next.ServeHTTP(&st.w, r)
+		st.w.commit()
+	})
+}
+
+// requestState is everything the middleware allocates for one request, in
+// one allocation.
+type requestState[T any] struct {
+	sess Session[T]
+	w    responseWriter[T]
+}
+
+// responseWriter commits the session just before the headers are sent.
+type responseWriter[T any] struct {
+	http.ResponseWriter
+	s         *Session[T]
+	committed bool
+}
+
+func (w *responseWriter[T]) commit() {
+	if !w.committed {
+		w.committed = true
+		w.s.commit(w.ResponseWriter.Header())
+	}
+}
+
+// WriteHeader commits the session on the first final status (101 counts as
+// final); other 1xx pass through.
+func (w *responseWriter[T]) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.commit()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write commits the session, then writes.
+func (w *responseWriter[T]) Write(b []byte) (int, error) {
+	w.commit()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush commits the session, then flushes if the underlying writer can.
+func (w *responseWriter[T]) Flush() {
+	w.commit()
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits the session, then hijacks the connection if the
+// underlying writer can. The session's headers are in Header(); after a
+// hijack, writing them is the caller's job.
+func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.commit()
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Compile-time checks.
+var (
+	_ http.Flusher  = (*responseWriter[struct{}])(nil)
+	_ http.Hijacker = (*responseWriter[struct{}])(nil)
+)
+
+// applyCachePolicy makes a response that read or wrote a session safe from
+// shared caches, whatever the handler set. wrote: a session cookie or a
+// deletion is in the response.
+func applyCachePolicy(h http.Header, wrote bool) {
+	switch {
+	case wrote:
+		h["Cache-Control"] = []string{"no-store, private"}
+	case hasDirective(h["Cache-Control"], "no-store"):
+		h["Cache-Control"] = []string{"private, no-store"}
+	default:
+		h["Cache-Control"] = []string{"private, no-cache"}
+	}
+	// These outrank Cache-Control at the CDNs and proxies that read them,
+	// or make a response cacheable on their own. Matched however the
+	// handler spelled them.
+	for k := range h {
+		switch strings.ToLower(k) {
+		case "expires", "surrogate-control", "cdn-cache-control", "cloudflare-cdn-cache-control", "edge-control", "x-accel-expires":
+			delete(h, k)
+		}
+	}
+	if vary := h["Vary"]; !hasDirective(vary, "cookie") && !hasDirective(vary, "*") {
+		if len(vary) == 0 {
+			h["Vary"] = []string{"Cookie"}
+		} else {
+			h["Vary"] = []string{strings.Join(vary, ", ") + ", Cookie"}
+		}
+	}
+}
+
+// hasDirective reports whether a comma-separated header (one or several
+// lines) lists name, case-insensitively, with or without a value.
+func hasDirective(lines []string, name string) bool {
+	for _, line := range lines {
+		for line != "" {
+			var item string
+			item, line, _ = strings.Cut(line, ",")
+			item, _, _ = strings.Cut(item, "=")
+			if strings.EqualFold(strings.TrimSpace(item), name) {
+				return true
+			}
+		}
+	}
+	return false
+}

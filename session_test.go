@@ -1,0 +1,303 @@
+package jwesession
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSignInThenRead(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "alice"}))
+	})
+	sc := setCookies(rec)
+	require.Len(t, sc, 1)
+	assert.True(t, strings.HasPrefix(sc[0], "__Host-session=eyJ"), sc[0])
+	for _, attr := range []string{"; Path=/", "; Max-Age=1800", "; HttpOnly", "; Secure", "; SameSite=Lax"} {
+		assert.Contains(t, sc[0], attr)
+	}
+	assert.NotContains(t, sc[0], "Domain")
+
+	d, ok, err, rec := read(t, m, cookieHeader("", rec))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "alice", d.User)
+	assert.Empty(t, setCookies(rec), "a plain read writes no cookie")
+}
+
+func TestDevelopmentCookies(t *testing.T) {
+	m, _ := newTestManager(t, Config{DevelopmentCookies: true}, nil)
+	assert.Equal(t, "session", m.CookieName())
+	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "alice"}))
+	})
+	sc := setCookies(rec)
+	require.Len(t, sc, 1)
+	assert.True(t, strings.HasPrefix(sc[0], "session="))
+	assert.NotContains(t, sc[0], "Secure")
+}
+
+func TestDevelopmentOptionKeepsKeys(t *testing.T) {
+	// Keys are derived from the base name: a token written with development
+	// cookies opens in production settings and back.
+	dev, _ := newTestManager(t, Config{DevelopmentCookies: true}, nil)
+	prod, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, dev, "alice")
+	tok := strings.TrimPrefix(c, "session=")
+	d, ok, err, _ := read(t, prod, "__Host-session="+tok)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "alice", d.User)
+}
+
+func TestUnchangedSessionNeverWritesCookie(t *testing.T) {
+	m, clk := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	for i := 0; i < 1000; i++ {
+		if i%100 == 0 {
+			clk.Advance(time.Second) // still far from RefreshAfter
+		}
+		_, ok, err, rec := read(t, m, c)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Empty(t, setCookies(rec), "request %d", i)
+	}
+}
+
+func TestSetEqualValueIsNoChange(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Set(testData{User: "alice"}))
+	})
+	assert.Empty(t, setCookies(rec))
+	assert.Equal(t, "private, no-cache", rec.Header().Get("Cache-Control"))
+
+	// Changed, then changed back within the request: no change either.
+	rec = serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Set(testData{User: "bob"}))
+		require.NoError(t, s.Set(testData{User: "alice"}))
+	})
+	assert.Empty(t, setCookies(rec))
+}
+
+// Every case that owes a Set-Cookie writes the session exactly once.
+func TestOwedWritesExactlyOnce(t *testing.T) {
+	type tc struct {
+		name  string
+		setup func(t *testing.T, m *Manager[testData], clk *testClock) string // returns the cookie
+		fn    func(t *testing.T, s *Session[testData])
+		check func(t *testing.T, before, after testData, sidBefore, sidAfter string)
+		del   bool // expects a deletion instead of a cookie
+	}
+	plain := func(t *testing.T, m *Manager[testData], clk *testClock) string { return signIn(t, m, "alice") }
+	cases := []tc{
+		{name: "change", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
+			require.NoError(t, s.Update(func(d *testData) error { d.N = 7; return nil }))
+		}, check: func(t *testing.T, b, a testData, sb, sa string) {
+			assert.Equal(t, 7, a.N)
+			assert.Equal(t, sb, sa)
+		}},
+		{name: "clear", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
+			require.NoError(t, s.Clear())
+		}, del: true},
+		{name: "renew", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
+			require.NoError(t, s.Renew())
+		}, check: func(t *testing.T, b, a testData, sb, sa string) {
+			assert.Equal(t, b, a)
+			assert.NotEqual(t, sb, sa)
+		}},
+		{name: "touch", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
+			require.NoError(t, s.Touch())
+		}, check: func(t *testing.T, b, a testData, sb, sa string) {
+			assert.Equal(t, b, a)
+			assert.Equal(t, sb, sa)
+		}},
+		{name: "refresh due", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			clk.Advance(5 * time.Minute)
+			return c
+		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() },
+			check: func(t *testing.T, b, a testData, sb, sa string) { assert.Equal(t, sb, sa) }},
+		{name: "re-key", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
+			return c
+		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() },
+			check: func(t *testing.T, b, a testData, sb, sa string) { assert.Equal(t, sb, sa) }},
+		{name: "bad cookie", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			return "__Host-session=garbage"
+		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() }, del: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, clk := newTestManager(t, Config{}, nil)
+			cookie := c.setup(t, m, clk)
+			var before testData
+			var sidBefore, sidAfter string
+			rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+				before, _ = s.Get()
+				sidBefore = s.ID()
+				c.fn(t, s)
+			})
+			sc := setCookies(rec)
+			require.Len(t, sc, 1, "exactly one Set-Cookie: %q", sc)
+			assert.Equal(t, "no-store, private", rec.Header().Get("Cache-Control"))
+			if c.del {
+				assert.Contains(t, sc[0], "Max-Age=0")
+				return
+			}
+			assert.NotContains(t, sc[0], "Max-Age=0")
+			next := cookieHeader(cookie, rec)
+			var after testData
+			rec2 := serve(t, m, next, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+				var ok bool
+				after, ok = s.Get()
+				require.True(t, ok)
+				require.NoError(t, s.Err())
+				sidAfter = s.ID()
+			})
+			assert.Empty(t, setCookies(rec2), "the next read owes nothing")
+			c.check(t, before, after, sidBefore, sidAfter)
+		})
+	}
+}
+
+func TestUntouchedMeansUntouched(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	opened := m.Stats()[0].Opened
+	for _, cookie := range []string{c, "__Host-session=garbage", c + "; other=1", ""} {
+		rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			w.Header().Set("Cache-Control", "public, max-age=600")
+			w.Header().Set("Expires", "Thu, 01 Jan 2099 00:00:00 GMT")
+			_, _ = w.Write([]byte("hi"))
+		})
+		assert.Empty(t, setCookies(rec))
+		assert.Equal(t, "public, max-age=600", rec.Header().Get("Cache-Control"))
+		assert.NotEmpty(t, rec.Header().Get("Expires"))
+		assert.Empty(t, rec.Header().Values("Vary"))
+	}
+	assert.Equal(t, opened, m.Stats()[0].Opened, "no cookie decrypted")
+	_, _, _, _ = read(t, m, c)
+	assert.Equal(t, opened+1, m.Stats()[0].Opened, "the counter does count reads")
+}
+
+func TestSessionWithoutMiddleware(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	s, err := m.Session(context.Background())
+	assert.Nil(t, s)
+	assert.ErrorIs(t, err, ErrNoMiddleware)
+
+	// Another manager's context is not this manager's.
+	other, _ := newTestManager(t, Config{}, nil)
+	h := other.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := m.Session(r.Context())
+		assert.ErrorIs(t, err, ErrNoMiddleware)
+	}))
+	h.ServeHTTP(newRecorder(), newRequest(""))
+}
+
+func TestMiddlewareTwicePassesThrough(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	var outer, inner *Session[testData]
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		outer, _ = m.Session(r.Context())
+		m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inner, _ = m.Session(r.Context())
+			require.NoError(t, inner.SignIn(testData{User: "alice"}))
+		})).ServeHTTP(w, r)
+	}))
+	rec := newRecorder()
+	h.ServeHTTP(rec, newRequest(""))
+	require.NotNil(t, outer)
+	assert.Same(t, outer, inner)
+	assert.Len(t, setCookies(rec), 1)
+}
+
+func TestChangeAfterCommitIsAnError(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		_, ok := s.Get()
+		require.True(t, ok)
+		_, _ = w.Write([]byte("body"))
+		for name, op := range map[string]func() error{
+			"set":    func() error { return s.Set(testData{User: "bob"}) },
+			"update": func() error { return s.Update(func(d *testData) error { d.N = 1; return nil }) },
+			"signin": func() error { return s.SignIn(testData{User: "bob"}) },
+			"clear":  s.Clear,
+			"renew":  s.Renew,
+			"touch":  s.Touch,
+		} {
+			assert.ErrorIs(t, op(), ErrCommitted, name)
+		}
+	})
+	assert.Empty(t, setCookies(rec))
+}
+
+func TestFirstReadAfterCommitIsRefused(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		_, _ = w.Write([]byte("body"))
+		_, ok := s.Get()
+		assert.False(t, ok, "a session first read after the headers went out would be cacheable")
+		assert.ErrorIs(t, s.Err(), ErrCommitted)
+	})
+	assert.Equal(t, "public, max-age=60", rec.Header().Get("Cache-Control"))
+}
+
+func TestUpdateErrorChangesNothing(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	boom := errors.New("boom")
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		err := s.Update(func(d *testData) error { d.User = "mallory"; return boom })
+		assert.ErrorIs(t, err, boom)
+		d, _ := s.Get()
+		assert.Equal(t, "alice", d.User)
+	})
+	assert.Empty(t, setCookies(rec))
+}
+
+func TestRenewAndTouchNeedASession(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		assert.ErrorIs(t, s.Renew(), ErrNoSession)
+		assert.ErrorIs(t, s.Touch(), ErrNoSession)
+	})
+	assert.Empty(t, setCookies(rec))
+}
+
+func TestSetWithoutSessionStartsOne(t *testing.T) {
+	m, clk := newTestManager(t, Config{}, nil)
+	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Set(testData{User: "alice"}))
+		assert.NotEmpty(t, s.ID())
+		assert.Equal(t, clk.Now().Unix(), s.SignedInAt().Unix())
+	})
+	require.Len(t, setCookies(rec), 1)
+}
+
+func TestClearThenSignInWritesNewSession(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Clear())
+		require.NoError(t, s.SignIn(testData{User: "bob"}))
+	})
+	require.Len(t, setCookies(rec), 1)
+	d, ok, err, _ := read(t, m, cookieHeader(c, rec))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "bob", d.User)
+}
