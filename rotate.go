@@ -456,4 +456,3 @@ func deriveRing(kr *Keyring, base string, prev *ring) *ring {
 	}
 	return r
 }
-
