@@ -158,17 +158,23 @@ func signIn(t testing.TB, m *Manager[testData], user string) string {
 	return cookieHeader("", rec)
 }
 
+// readResult is what a handler saw of its session, and the response.
+type readResult struct {
+	D   testData
+	OK  bool
+	Err error
+	Rec *httptest.ResponseRecorder
+}
+
 // read returns the session's data and error as a handler sees them.
-func read(t testing.TB, m *Manager[testData], cookie string) (testData, bool, error, *httptest.ResponseRecorder) {
+func read(t testing.TB, m *Manager[testData], cookie string) readResult {
 	t.Helper()
-	var d testData
-	var ok bool
-	var err error
-	rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-		d, ok = s.Get()
-		err = s.Err()
+	var res readResult
+	res.Rec = serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		res.D, res.OK = s.Get()
+		res.Err = s.Err()
 	})
-	return d, ok, err, rec
+	return res
 }
 
 // newRequest returns a GET request with the given Cookie header.

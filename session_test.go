@@ -25,11 +25,11 @@ func TestSignInThenRead(t *testing.T) {
 	}
 	assert.NotContains(t, sc[0], "Domain")
 
-	d, ok, err, rec := read(t, m, cookieHeader("", rec))
-	require.NoError(t, err)
-	require.True(t, ok)
-	assert.Equal(t, "alice", d.User)
-	assert.Empty(t, setCookies(rec), "a plain read writes no cookie")
+	res := read(t, m, cookieHeader("", rec))
+	require.NoError(t, res.Err)
+	require.True(t, res.OK)
+	assert.Equal(t, "alice", res.D.User)
+	assert.Empty(t, setCookies(res.Rec), "a plain read writes no cookie")
 }
 
 func TestDevelopmentCookies(t *testing.T) {
@@ -51,10 +51,10 @@ func TestDevelopmentOptionKeepsKeys(t *testing.T) {
 	prod, _ := newTestManager(t, Config{}, nil)
 	c := signIn(t, dev, "alice")
 	tok := strings.TrimPrefix(c, "session=")
-	d, ok, err, _ := read(t, prod, "__Host-session="+tok)
-	require.NoError(t, err)
-	require.True(t, ok)
-	assert.Equal(t, "alice", d.User)
+	res := read(t, prod, "__Host-session="+tok)
+	require.NoError(t, res.Err)
+	require.True(t, res.OK)
+	assert.Equal(t, "alice", res.D.User)
 }
 
 func TestUnchangedSessionNeverWritesCookie(t *testing.T) {
@@ -64,10 +64,10 @@ func TestUnchangedSessionNeverWritesCookie(t *testing.T) {
 		if i%100 == 0 {
 			clk.Advance(time.Second) // still far from RefreshAfter
 		}
-		_, ok, err, rec := read(t, m, c)
-		require.NoError(t, err)
-		require.True(t, ok)
-		require.Empty(t, setCookies(rec), "request %d", i)
+		res := read(t, m, c)
+		require.NoError(t, res.Err)
+		require.True(t, res.OK)
+		require.Empty(t, setCookies(res.Rec), "request %d", i)
 	}
 }
 
@@ -186,7 +186,7 @@ func TestUntouchedMeansUntouched(t *testing.T) {
 		assert.Empty(t, rec.Header().Values("Vary"))
 	}
 	assert.Equal(t, opened, m.Stats()[0].Opened, "no cookie decrypted")
-	_, _, _, _ = read(t, m, c)
+	read(t, m, c)
 	assert.Equal(t, opened+1, m.Stats()[0].Opened, "the counter does count reads")
 }
 
@@ -296,8 +296,17 @@ func TestClearThenSignInWritesNewSession(t *testing.T) {
 		require.NoError(t, s.SignIn(testData{User: "bob"}))
 	})
 	require.Len(t, setCookies(rec), 1)
-	d, ok, err, _ := read(t, m, cookieHeader(c, rec))
+	res := read(t, m, cookieHeader(c, rec))
+	require.NoError(t, res.Err)
+	require.True(t, res.OK)
+	assert.Equal(t, "bob", res.D.User)
+}
+
+func TestSessionFromGoValueKeyring(t *testing.T) {
+	kr, err := NewKeyring(Key{ID: "k1", State: Primary, Secret: mustSecret(t, secretA)})
 	require.NoError(t, err)
-	require.True(t, ok)
-	assert.Equal(t, "bob", d.User)
+	m, _ := newTestManager(t, Config{}, kr)
+	res := read(t, m, signIn(t, m, "alice"))
+	require.NoError(t, res.Err)
+	assert.Equal(t, "alice", res.D.User)
 }
