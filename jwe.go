@@ -80,11 +80,48 @@ func isB64URL(s string) bool {
 	return true
 }
 
-// decodeSegment decodes a base64url segment strictly: alphabet characters
-// only, canonical (no set trailing bits), no padding.
-func decodeSegment(s string) ([]byte, error) {
+// checkSegment checks, without decoding, that s is canonical unpadded
+// base64url: alphabet characters only (Go's decoders skip CR and LF even
+// in strict mode), a possible length, and no set bits after the last full
+// byte (which lenient decoders ignore, giving one token several spellings).
+func checkSegment(s string) error {
 	if !isB64URL(s) {
-		return nil, fmt.Errorf("%w: a segment is not base64url", ErrMalformed)
+		return fmt.Errorf("%w: a segment is not base64url", ErrMalformed)
+	}
+	var unused byte // bits of the last character that encode no byte
+	switch len(s) % 4 {
+	case 1:
+		return fmt.Errorf("%w: a segment has an impossible length", ErrMalformed)
+	case 2:
+		unused = 0x0f
+	case 3:
+		unused = 0x03
+	}
+	if unused != 0 && b64Value(s[len(s)-1])&unused != 0 {
+		return fmt.Errorf("%w: a segment is not canonical base64url", ErrMalformed)
+	}
+	return nil
+}
+
+// b64Value returns the 6-bit value of a base64url alphabet character.
+func b64Value(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c - 'A'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 26
+	case '0' <= c && c <= '9':
+		return c - '0' + 52
+	case c == '-':
+		return 62
+	}
+	return 63 // '_'
+}
+
+// decodeSegment decodes a segment that passes checkSegment.
+func decodeSegment(s string) ([]byte, error) {
+	if err := checkSegment(s); err != nil {
+		return nil, err
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
@@ -169,7 +206,7 @@ func (r *ring) open(token string, maxLen int) (*derivedKey, *envelope, error) {
 		return nil, nil, fmt.Errorf("%w: the tag must be %d bytes", ErrMalformed, tagLen)
 	}
 	for _, s := range seg[2:] {
-		if _, err := decodeSegment(s); err != nil {
+		if err := checkSegment(s); err != nil {
 			return nil, nil, err
 		}
 	}

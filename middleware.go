@@ -114,9 +114,10 @@ func applyCachePolicy(h http.Header, wrote bool) {
 	// or make a response cacheable on their own. Matched however the
 	// handler spelled them.
 	for k := range h {
-		switch strings.ToLower(k) {
-		case "expires", "surrogate-control", "cdn-cache-control", "cloudflare-cdn-cache-control", "edge-control", "x-accel-expires":
-			delete(h, k)
+		for _, name := range [...]string{"Expires", "Surrogate-Control", "CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires"} {
+			if strings.EqualFold(k, name) {
+				delete(h, k)
+			}
 		}
 	}
 	if vary := h["Vary"]; !hasDirective(vary, "cookie") && !hasDirective(vary, "*") {
