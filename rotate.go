@@ -91,7 +91,7 @@ func NewSecret(s string) (Secret, error) {
 		return Secret{}, ErrNoSecret
 	}
 	if len(s) < MinSecretLen {
-		return Secret{}, fmt.Errorf("%w: the secret has %d bytes, at least %d are needed; generate one with 32 random bytes in base64url (the jwesession keygen tool prints one)", ErrWeakSecret, len(s), MinSecretLen)
+		return Secret{}, fmt.Errorf("%w: the secret has %d bytes, at least %d are needed; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, len(s), MinSecretLen)
 	}
 	var seen [256]bool
 	distinct := 0
@@ -102,7 +102,7 @@ func NewSecret(s string) (Secret, error) {
 		}
 	}
 	if distinct < minDistinctBytes {
-		return Secret{}, fmt.Errorf("%w: the secret uses only %d distinct byte values, an obvious pattern; generate one with 32 random bytes in base64url (the jwesession keygen tool prints one)", ErrWeakSecret, distinct)
+		return Secret{}, fmt.Errorf("%w: the secret uses only %d distinct byte values, an obvious pattern; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, distinct)
 	}
 	return Secret{p: &secretBytes{b: []byte(s)}}, nil
 }
