@@ -76,9 +76,15 @@ func (w *responseWriter[T]) Write(b []byte) (int, error) {
 }
 
 // Flush commits the session, then flushes if the underlying writer can.
-func (w *responseWriter[T]) Flush() {
+func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
+
+// FlushError commits the session, then flushes, and reports the underlying
+// writer's error (http.ErrNotSupported when it cannot flush), so
+// http.ResponseController.Flush through the middleware tells a streaming
+// handler when its client has gone.
+func (w *responseWriter[T]) FlushError() error {
 	w.commit()
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Hijack commits the session, then hijacks the connection if the
