@@ -186,8 +186,16 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /update", func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		note := r.PostFormValue("note")
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a 16 KB note, percent-encoded, fits
+		if err := r.ParseForm(); err != nil {
+			if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+				http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		note := r.PostForm.Get("note")
 		if len(note) > maxNote {
 			http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
 			return
