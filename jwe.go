@@ -155,7 +155,7 @@ func classifyHeader(r *ring, h string) error {
 		return fmt.Errorf("%w: protected header", err)
 	}
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
 		return fmt.Errorf("%w: the protected header is not a JSON object", ErrMalformed)
 	}
 	if _, ok := fields["zip"]; ok {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -65,14 +66,16 @@ func ParseKeyState(s string) (KeyState, error) {
 	case "retired":
 		return Retired, nil
 	}
-	return 0, fmt.Errorf("%w: unknown key state %q (want primary, decrypt-only or retired)", ErrInvalidKeyring, s)
+	// The word is not echoed: in a mistyped entry it may be the secret.
+	return 0, fmt.Errorf("%w: unknown key state (want primary, decrypt-only or retired)", ErrInvalidKeyring)
 }
 
-// secretBytes holds a secret's bytes. It is unexported and only ever reached
-// through a pointer, so that printing any struct that holds a Secret shows
-// at most an address, never the bytes.
+// secretBytes holds a secret's bytes. It is unexported and reached through
+// two pointers: fmt follows at most one pointer of a value it cannot call
+// methods on (an unexported field), so printing any struct that holds a
+// Secret shows at most an address, never the bytes.
 type secretBytes struct {
-	b []byte
+	b *[]byte
 }
 
 // Secret is a validated secret: at least MinSecretLen bytes that are not an
@@ -104,7 +107,8 @@ func NewSecret(s string) (Secret, error) {
 	if distinct < minDistinctBytes {
 		return Secret{}, fmt.Errorf("%w: the secret uses only %d distinct byte values, an obvious pattern; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, distinct)
 	}
-	return Secret{p: &secretBytes{b: []byte(s)}}, nil
+	b := []byte(s)
+	return Secret{p: &secretBytes{b: &b}}, nil
 }
 
 const redacted = "[REDACTED]"
@@ -125,10 +129,10 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 func (s Secret) bytes() []byte {
-	if s.p == nil {
+	if s.p == nil || s.p.b == nil {
 		return nil
 	}
-	return s.p.b
+	return *s.p.b
 }
 
 // Key is one versioned secret in a Keyring. Print it freely: its Secret
@@ -184,6 +188,12 @@ func validKeyID(id string) bool {
 // duplicate id, the same secret twice, an unknown state, and anything but
 // exactly one primary key.
 func NewKeyring(keys ...Key) (*Keyring, error) {
+	return newKeyring(keys, func(i int) string { return "key " + strconv.Itoa(i+1) })
+}
+
+// newKeyring is NewKeyring with pos naming the i-th key in errors (a key
+// position, an entry, a line of a file).
+func newKeyring(keys []Key, pos func(int) string) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: failed to build keyring: no keys; set JWESESSION_SECRET or JWESESSION_KEYS", ErrNoSecret)
 	}
@@ -194,26 +204,26 @@ func NewKeyring(keys ...Key) (*Keyring, error) {
 	for i, k := range keys {
 		b := k.Secret.bytes()
 		if b == nil {
-			return nil, fmt.Errorf("%w: failed to build keyring: key %d has no secret (build it with NewSecret)", ErrNoSecret, i+1)
+			return nil, fmt.Errorf("%w: failed to build keyring: %s has no secret (build it with NewSecret)", ErrNoSecret, pos(i))
 		}
 		if k.ID == "" {
 			k.ID = DefaultKeyID(k.Secret)
 		}
 		if !validKeyID(k.ID) {
-			return nil, fmt.Errorf("%w: failed to build keyring: key %d: id must be 1 to 32 of A-Za-z0-9._-", ErrInvalidKeyring, i+1)
+			return nil, fmt.Errorf("%w: failed to build keyring: %s: id must be 1 to 32 of A-Za-z0-9._-", ErrInvalidKeyring, pos(i))
 		}
 		if j, dup := ids[k.ID]; dup {
-			return nil, fmt.Errorf("%w: failed to build keyring: keys %d and %d have the same id %q", ErrInvalidKeyring, j+1, i+1, k.ID)
+			return nil, fmt.Errorf("%w: failed to build keyring: %s and %s have the same id %q", ErrInvalidKeyring, pos(j), pos(i), k.ID)
 		}
 		if j, dup := secrets[string(b)]; dup {
-			return nil, fmt.Errorf("%w: failed to build keyring: keys %d and %d have the same secret", ErrInvalidKeyring, j+1, i+1)
+			return nil, fmt.Errorf("%w: failed to build keyring: %s and %s have the same secret", ErrInvalidKeyring, pos(j), pos(i))
 		}
 		switch k.State {
 		case Primary:
 			primaries++
 		case DecryptOnly, Retired:
 		default:
-			return nil, fmt.Errorf("%w: failed to build keyring: key %q has no valid state (want Primary, DecryptOnly or Retired)", ErrInvalidKeyring, k.ID)
+			return nil, fmt.Errorf("%w: failed to build keyring: %s (id %q) has no valid state (want Primary, DecryptOnly or Retired)", ErrInvalidKeyring, pos(i), k.ID)
 		}
 		ids[k.ID] = i
 		secrets[string(b)] = i
@@ -252,7 +262,7 @@ func ParseKeys(s string) (*Keyring, error) {
 		}
 		keys = append(keys, k)
 	}
-	return NewKeyring(keys...)
+	return newKeyring(keys, func(i int) string { return "entry " + strconv.Itoa(i+1) })
 }
 
 // parseKeyEntry parses one ID:STATE:SECRET entry.
@@ -284,6 +294,7 @@ func parseKeyEntry(entry string) (Key, error) {
 // ignored. Errors name the line and never contain a secret.
 func ParseKeysFile(content string) (*Keyring, error) {
 	var keys []Key
+	var lines []int
 	for n, line := range strings.Split(content, "\n") {
 		line = strings.TrimRight(line, "\r")
 		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
@@ -294,8 +305,9 @@ func ParseKeysFile(content string) (*Keyring, error) {
 			return nil, fmt.Errorf("failed to parse keys file: line %d: %w", n+1, err)
 		}
 		keys = append(keys, k)
+		lines = append(lines, n+1)
 	}
-	return NewKeyring(keys...)
+	return newKeyring(keys, func(i int) string { return "line " + strconv.Itoa(lines[i]) })
 }
 
 // KeyringFromEnv builds a keyring from JWESESSION_KEYS (see ParseKeys) or

@@ -130,8 +130,8 @@ type Config struct {
 	AbsoluteTimeout time.Duration
 	// RefreshAfter is the age after which a read re-issues the token with
 	// a new expiry (the sliding refresh), so at most one Set-Cookie per
-	// RefreshAfter. The default is 5 minutes. It must be shorter than
-	// IdleTimeout.
+	// RefreshAfter. The default is 5 minutes, or half of IdleTimeout when
+	// that is shorter. It must be shorter than IdleTimeout.
 	RefreshAfter time.Duration
 	// Leeway is the clock skew tolerated on issue and expiry times. The
 	// default is 30 seconds.
@@ -166,10 +166,11 @@ func (cfg Config) normalize() (Config, error) {
 		}
 		return nil
 	}
+	errIdle := def(&cfg.IdleTimeout, 30*time.Minute, "IdleTimeout") // first: RefreshAfter's default depends on it
 	if err := errors.Join(
-		def(&cfg.IdleTimeout, 30*time.Minute, "IdleTimeout"),
+		errIdle,
 		def(&cfg.AbsoluteTimeout, 8*time.Hour, "AbsoluteTimeout"),
-		def(&cfg.RefreshAfter, 5*time.Minute, "RefreshAfter"),
+		def(&cfg.RefreshAfter, min(5*time.Minute, cfg.IdleTimeout/2), "RefreshAfter"),
 		def(&cfg.Leeway, 30*time.Second, "Leeway"),
 	); err != nil {
 		return cfg, err
@@ -345,7 +346,7 @@ func (s *Session[T]) load() {
 		return
 	}
 	fail := func(err error) {
-		s.err = fmt.Errorf("jwesession: failed to open session cookie: %w", err)
+		s.err = err
 		s.bad = true
 	}
 	tok, err := s.cookies.token()
@@ -472,6 +473,7 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 	}
 	if fresh || !s.has {
 		s.sid, s.abs, s.has, s.reissue = sid, abs, true, true
+		s.iat, s.exp = now, s.expiry(now, abs)
 	}
 	s.data, s.raw, s.clear = v, raw, false
 	return nil

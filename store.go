@@ -65,11 +65,11 @@ func scanCookies(h http.Header, name string, maxChunks int) carried {
 			if err != nil || n < 0 || strconv.Itoa(n) != suffix {
 				continue
 			}
-			if n >= maxChunks {
-				c.extra = true
-			}
 			if n >= MaxChunksLimit {
-				continue
+				continue // no configuration writes it: not ours
+			}
+			if n >= maxChunks {
+				c.extra = true // deleted with the rest when rejected
 			}
 			if c.mask&(1<<n) == 0 {
 				c.mask |= 1 << n
