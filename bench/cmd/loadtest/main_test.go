@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLoadTest runs the program briefly with few connections: three
+// endpoints, each with a positive rate and no failed request. No time is
+// asserted: the machine is shared.
+func TestLoadTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a loopback server for a few seconds")
+	}
+	var out bytes.Buffer
+	res, err := run(context.Background(), config{duration: time.Second, warmup: 100 * time.Millisecond, conns: 4, maxRequests: 1_000_000}, &out)
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("%d results, want 3", len(res))
+	}
+	for _, r := range res {
+		if r.rate <= 0 || r.requests <= 0 || r.errors != 0 || r.p50 <= 0 || r.p99 < r.p50 {
+			t.Errorf("%s: %+v", r.name, r)
+		}
+	}
+	for _, want := range []string{"| plain handler |", "| untouched page behind the middleware |", "| session read behind the middleware |", "requests/s ÷ plain"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestRequestCap: the hard cap on requests ends a phase before its time.
+func TestRequestCap(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Now()
+	res, err := run(context.Background(), config{duration: time.Minute, conns: 2, maxRequests: 50}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.requests > 50 || r.requests == 0 {
+			t.Errorf("%s: %d requests with a cap of 50", r.name, r.requests)
+		}
+	}
+	if time.Since(start) > 50*time.Second {
+		t.Error("the request cap did not end the phases")
+	}
+}
+
+func TestLimits(t *testing.T) {
+	ok := config{duration: time.Second, conns: 1, maxRequests: 1}
+	if err := ok.validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []config{
+		{duration: 0, conns: 1, maxRequests: 1},
+		{duration: 3 * time.Minute, conns: 1, maxRequests: 1},
+		{duration: time.Second, conns: 0, maxRequests: 1},
+		{duration: time.Second, conns: 5000, maxRequests: 1},
+		{duration: time.Second, conns: 1, maxRequests: 0},
+		{duration: time.Second, conns: 1, maxRequests: 20_000_000},
+		{duration: time.Second, warmup: time.Hour, conns: 1, maxRequests: 1},
+	} {
+		if _, err := run(context.Background(), c, &bytes.Buffer{}); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
