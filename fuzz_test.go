@@ -209,6 +209,9 @@ func fuzzExtraRejection(r *ring, tok string, jpt []byte) string {
 		env.Iat <= 0 || env.Exp <= 0 || env.Abs <= 0 || len(env.Data) == 0 {
 		return "claims that are not a complete v1 envelope"
 	}
+	if canon, err := json.Marshal(env); err != nil || !bytes.Equal(canon, jpt) {
+		return "claims not in the library's one form (field order, duplicates, spacing)"
+	}
 	return ""
 }
 
@@ -359,6 +362,7 @@ func TestDifferentialClasses(t *testing.T) {
 		"header fields beyond alg, enc and kid",
 		"header not byte-identical to a configured key's (kid, order, spacing, escapes)",
 		"claims that are not a complete v1 envelope",
+		"claims not in the library's one form (field order, duplicates, spacing)",
 	} {
 		require.Contains(t, seen, class)
 	}

@@ -1,9 +1,12 @@
 package jwesession
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -35,7 +38,7 @@ type envelope struct {
 // headerSegment returns the exact protected-header segment of tokens sealed
 // under kid (kid is 1 to 32 of A-Za-z0-9._-, so it needs no JSON escaping).
 func headerSegment(kid string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"dir","enc":"A256GCM","kid":"` + kid + `"}`))
+	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + string(jose.DIRECT) + `","enc":"` + string(jose.A256GCM) + `","kid":"` + kid + `"}`))
 }
 
 // tokenLen returns the length of a token sealed under a key whose header
@@ -44,36 +47,54 @@ func tokenLen(headerLen, n int) int {
 	return headerLen + 2 + ivSegLen + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + tagSegLen
 }
 
-// seal encrypts plaintext under dk (which must be the primary) with
-// go-jose and returns the compact token.
+// seal encrypts plaintext under dk and returns the compact token. It is
+// the convenience form of writeToken, for tests and tools.
 func seal(dk *derivedKey, plaintext []byte) (string, error) {
-	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: dk.raw, KeyID: dk.id}, nil)
-	if err != nil {
-		return "", fmt.Errorf("jwesession: failed to seal session: %w", err)
-	}
-	obj, err := enc.Encrypt(plaintext)
-	if err != nil {
-		return "", fmt.Errorf("jwesession: failed to seal session: %w", err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		return "", fmt.Errorf("jwesession: failed to seal session: %w", err)
-	}
-	if !strings.HasPrefix(tok, dk.header+".") {
-		// go-jose changed its header serialization: refuse to write tokens
-		// our own parser would reject.
-		return "", fmt.Errorf("jwesession: failed to seal session: unexpected protected header")
-	}
+	buf := make([]byte, len(plaintext), len(plaintext)+tagLen)
+	copy(buf, plaintext)
+	var b strings.Builder
+	b.Grow(tokenLen(len(dk.header), len(plaintext)))
+	dk.writeToken(&b, buf)
+	return b.String(), nil
+}
+
+// writeToken seals the plaintext in buf (which must have tagLen bytes of
+// spare capacity; it is overwritten) under dk with a fresh random IV, and
+// writes the compact token to b: the key's precomputed header segment, an
+// empty encrypted key, the IV, the ciphertext and the tag. go-jose parses
+// exactly this form (see the tests); building it here spares every sign-in
+// go-jose's generic JOSE object model. Grow b by tokenLen first, and the
+// token costs no allocation of its own.
+func (dk *derivedKey) writeToken(b *strings.Builder, buf []byte) {
+	var iv [ivLen]byte
+	_, _ = rand.Read(iv[:]) // crypto/rand.Read never fails (Go 1.24+)
+	sealed := dk.aead.Seal(buf[:0], iv[:], buf, dk.aad)
+	b.WriteString(dk.header)
+	b.WriteString("..")
+	writeB64(b, iv[:])
+	b.WriteByte('.')
+	writeB64(b, sealed[:len(sealed)-tagLen])
+	b.WriteByte('.')
+	writeB64(b, sealed[len(sealed)-tagLen:])
 	dk.count.sealed.Add(1)
-	return tok, nil
+}
+
+// writeB64 writes src to b in unpadded base64url, through a stack buffer.
+func writeB64(b *strings.Builder, src []byte) {
+	var scratch [256]byte // 192 source bytes per round
+	for len(src) > 0 {
+		n := min(len(src), 192)
+		enc := base64.RawURLEncoding.AppendEncode(scratch[:0], src[:n])
+		b.Write(enc)
+		src = src[n:]
+	}
 }
 
 // isB64URL reports whether s contains only base64url alphabet characters
 // (no padding, no CR/LF or spaces, which Go's decoders would skip).
 func isB64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if b64Value(s[i]) > 63 {
 			return false
 		}
 	}
@@ -103,7 +124,8 @@ func checkSegment(s string) error {
 	return nil
 }
 
-// b64Value returns the 6-bit value of a base64url alphabet character.
+// b64Value returns the 6-bit value of a base64url alphabet character, or
+// 0xff for any other byte.
 func b64Value(c byte) byte {
 	switch {
 	case 'A' <= c && c <= 'Z':
@@ -114,8 +136,28 @@ func b64Value(c byte) byte {
 		return c - '0' + 52
 	case c == '-':
 		return 62
+	case c == '_':
+		return 63
 	}
-	return 63 // '_'
+	return 0xff
+}
+
+// decodeInto decodes s, which passed checkSegment, into dst, which has
+// exactly base64.RawURLEncoding.DecodedLen(len(s)) bytes. It decodes from
+// the string without converting it to a byte slice first.
+func decodeInto(dst []byte, s string) {
+	for len(s) >= 4 {
+		v := uint32(b64Value(s[0]))<<18 | uint32(b64Value(s[1]))<<12 | uint32(b64Value(s[2]))<<6 | uint32(b64Value(s[3]))
+		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
+		dst, s = dst[3:], s[4:]
+	}
+	switch len(s) {
+	case 2:
+		dst[0] = b64Value(s[0])<<2 | b64Value(s[1])>>4
+	case 3:
+		v := uint32(b64Value(s[0]))<<12 | uint32(b64Value(s[1]))<<6 | uint32(b64Value(s[2]))
+		dst[0], dst[1] = byte(v>>10), byte(v>>2)
+	}
 }
 
 // decodeSegment decodes a segment that passes checkSegment.
@@ -123,10 +165,8 @@ func decodeSegment(s string) ([]byte, error) {
 	if err := checkSegment(s); err != nil {
 		return nil, err
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: a segment is not canonical base64url", ErrMalformed)
-	}
+	b := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
+	decodeInto(b, s)
 	return b, nil
 }
 
@@ -162,10 +202,10 @@ func classifyHeader(r *ring, h string) error {
 		return fmt.Errorf("%w: compressed tokens (zip) are refused", ErrUnsupported)
 	}
 	var alg, enc, kid string
-	if err := json.Unmarshal(fields["alg"], &alg); err != nil || alg != "dir" {
+	if err := json.Unmarshal(fields["alg"], &alg); err != nil || alg != string(jose.DIRECT) {
 		return fmt.Errorf("%w: the alg header must be dir", ErrUnsupported)
 	}
-	if err := json.Unmarshal(fields["enc"], &enc); err != nil || enc != "A256GCM" {
+	if err := json.Unmarshal(fields["enc"], &enc); err != nil || enc != string(jose.A256GCM) {
 		return fmt.Errorf("%w: the enc header must be A256GCM", ErrUnsupported)
 	}
 	if len(fields) != 3 {
@@ -180,58 +220,171 @@ func classifyHeader(r *ring, h string) error {
 	return ErrUnknownKey
 }
 
-// open checks token against the exact form the library produces, looks up
-// its key by the protected header (one map lookup, no trial decryption),
-// decrypts it with go-jose and decodes the envelope. Nothing that fails a
-// check is handed to go-jose.
+// open is openInto with a new envelope whose data is checked to be JSON:
+// the form for tests and tools.
 func (r *ring) open(token string, maxLen int) (*derivedKey, *envelope, error) {
-	if len(token) > maxLen {
-		return nil, nil, fmt.Errorf("%w: the token has %d bytes, the limit is %d", ErrTooLarge, len(token), maxLen)
-	}
-	seg, err := segments(token)
+	env := &envelope{}
+	dk, err := r.openInto(token, maxLen, env)
 	if err != nil {
 		return nil, nil, err
 	}
+	if !json.Valid(env.Data) {
+		return nil, nil, fmt.Errorf("%w: the session data is not JSON", ErrMalformed)
+	}
+	return dk, env, nil
+}
+
+// openInto checks token against the exact form the library produces, finds
+// its key by the protected-header segment (one map lookup, no trial
+// decryption, no header parsing for the library's own tokens), opens it
+// with the key's AES-GCM (built once per keyring) and parses the claims
+// into env, whose Data then points into the token's single decode buffer.
+// Anything that fails a check is rejected, never handed to a more lenient
+// parser; go-jose is the reference these checks are tested against.
+func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, error) {
+	if len(token) > maxLen {
+		return nil, fmt.Errorf("%w: the token has %d bytes, the limit is %d", ErrTooLarge, len(token), maxLen)
+	}
+	seg, err := segments(token)
+	if err != nil {
+		return nil, err
+	}
 	dk, ok := r.byHeader[seg[0]]
 	if !ok {
-		return nil, nil, classifyHeader(r, seg[0])
+		return nil, classifyHeader(r, seg[0])
 	}
 	if seg[1] != "" {
-		return nil, nil, fmt.Errorf("%w: the encrypted-key segment must be empty", ErrMalformed)
+		return nil, fmt.Errorf("%w: the encrypted-key segment must be empty", ErrMalformed)
 	}
 	if len(seg[2]) != ivSegLen {
-		return nil, nil, fmt.Errorf("%w: the IV must be %d bytes", ErrMalformed, ivLen)
+		return nil, fmt.Errorf("%w: the IV must be %d bytes", ErrMalformed, ivLen)
 	}
 	if len(seg[4]) != tagSegLen {
-		return nil, nil, fmt.Errorf("%w: the tag must be %d bytes", ErrMalformed, tagLen)
+		return nil, fmt.Errorf("%w: the tag must be %d bytes", ErrMalformed, tagLen)
 	}
 	for _, s := range seg[2:] {
 		if err := checkSegment(s); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
+	var iv [ivLen]byte
+	decodeInto(iv[:], seg[2])
+	ctLen := base64.RawURLEncoding.DecodedLen(len(seg[3]))
+	buf := make([]byte, ctLen+tagLen)
+	decodeInto(buf[:ctLen], seg[3])
+	decodeInto(buf[ctLen:], seg[4])
+	pt, err := dk.aead.Open(buf[:0], iv[:], buf, dk.aad)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
 	if dk.state == Retired {
+		// Authentic, so counted: evidence that a real client still holds a
+		// token under this key.
 		dk.count.retired.Add(1)
-		return nil, nil, fmt.Errorf("%w: key %q", ErrRetiredKey, dk.id)
+		return nil, fmt.Errorf("%w: key %q", ErrRetiredKey, dk.id)
 	}
-	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the token could not be parsed", ErrMalformed)
-	}
-	pt, err := obj.Decrypt(dk.raw)
-	if err != nil {
-		return nil, nil, ErrDecrypt
-	}
-	env := &envelope{}
-	if err := json.Unmarshal(pt, env); err != nil {
-		return nil, nil, fmt.Errorf("%w: the claims are not valid JSON", ErrMalformed)
-	}
-	if env.V != formatVersion {
-		return nil, nil, fmt.Errorf("%w: claims format version %d, want %d", ErrMalformed, env.V, formatVersion)
-	}
-	if env.Sid == "" || env.Iat <= 0 || env.Exp <= 0 || env.Abs <= 0 || len(env.Data) == 0 {
-		return nil, nil, fmt.Errorf("%w: the claims are incomplete", ErrMalformed)
+	if err := parseEnvelope(pt, env); err != nil {
+		return nil, err
 	}
 	dk.count.opened.Add(1)
-	return dk, env, nil
+	return dk, nil
+}
+
+// The claims are written in exactly one form (appendEnvelope's), the form
+// encoding/json gives the envelope struct:
+//
+//	{"v":1,"sid":"…","iat":N,"exp":N,"abs":N,"data":…}
+//
+// parseEnvelope reads that form and nothing else (tokens are authenticated,
+// so any other form was not made by this library).
+const (
+	envV    = `{"v":1,"sid":"`
+	envIat  = `","iat":`
+	envExp  = `,"exp":`
+	envAbs  = `,"abs":`
+	envData = `,"data":`
+)
+
+// appendEnvelope appends the claims to dst in their one form. data must be
+// compact JSON (json.Marshal's output).
+func appendEnvelope(dst []byte, sid string, iat, exp, abs int64, data []byte) []byte {
+	dst = append(dst, envV...)
+	dst = append(dst, sid...)
+	dst = append(dst, envIat...)
+	dst = strconv.AppendInt(dst, iat, 10)
+	dst = append(dst, envExp...)
+	dst = strconv.AppendInt(dst, exp, 10)
+	dst = append(dst, envAbs...)
+	dst = strconv.AppendInt(dst, abs, 10)
+	dst = append(dst, envData...)
+	dst = append(dst, data...)
+	return append(dst, '}')
+}
+
+// envelopeLen returns len(appendEnvelope(nil, sid, iat, exp, abs, data)).
+func envelopeLen(sid string, iat, exp, abs int64, data []byte) int {
+	return len(envV) + len(sid) + len(envIat) + decimalLen(iat) + len(envExp) + decimalLen(exp) +
+		len(envAbs) + decimalLen(abs) + len(envData) + len(data) + 1
+}
+
+// decimalLen returns the length of n in decimal.
+func decimalLen(n int64) int {
+	l := 1
+	if n < 0 {
+		l++
+		n = -n
+	}
+	for n >= 10 {
+		n /= 10
+		l++
+	}
+	return l
+}
+
+// parseEnvelope parses claims in the one form appendEnvelope writes.
+func parseEnvelope(pt []byte, env *envelope) error {
+	bad := func(what string) error {
+		return fmt.Errorf("%w: the claims are not in the library's form: %s", ErrMalformed, what)
+	}
+	rest, ok := bytes.CutPrefix(pt, []byte(envV))
+	if !ok {
+		return bad("format version")
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 1 || i > 64 || !isB64URL(string(rest[:i])) {
+		return bad("session id")
+	}
+	sid := rest[:i]
+	rest = rest[i:]
+	var times [3]int64
+	for k, field := range [...]string{envIat, envExp, envAbs} {
+		if rest, ok = bytes.CutPrefix(rest, []byte(field)); !ok {
+			return bad("field order")
+		}
+		n, used := parseTime(rest)
+		if used == 0 {
+			return bad("a time is not a positive integer")
+		}
+		times[k], rest = n, rest[used:]
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(envData)); !ok || len(rest) < 2 || rest[len(rest)-1] != '}' {
+		return bad("data")
+	}
+	*env = envelope{V: formatVersion, Sid: string(sid), Iat: times[0], Exp: times[1], Abs: times[2], Data: rest[:len(rest)-1]}
+	return nil
+}
+
+// parseTime reads a positive decimal integer of at most 15 digits without a
+// leading zero from the start of b, and returns it and the bytes it used
+// (0: none valid).
+func parseTime(b []byte) (int64, int) {
+	var n int64
+	i := 0
+	for ; i < len(b) && i < 16 && '0' <= b[i] && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	if i == 0 || i > 15 || b[0] == '0' {
+		return 0, 0
+	}
+	return n, i
 }

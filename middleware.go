@@ -25,23 +25,37 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		st := &requestState[T]{}
+		st := &requestState[T]{Context: r.Context(), key: c.key}
 		st.sess.m = c
 		st.sess.ring = c.ring.Load()
-		r = r.WithContext(context.WithValue(r.Context(), c.key, &st.sess))
+		r = r.WithContext(st)
 		st.sess.req = r
 		st.w.ResponseWriter = w
 		st.w.s = &st.sess
+		st.sess.hdr = &st.hdr
 		next.ServeHTTP(&st.w, r)
 		st.w.commit()
 	})
 }
 
 // requestState is everything the middleware allocates for one request, in
-// one allocation.
+// one allocation. It is also the request's context: it answers the
+// manager's key with the session and passes every other question to the
+// context the request came with.
 type requestState[T any] struct {
+	context.Context
+	key  *ctxKey
 	sess Session[T]
 	w    responseWriter[T]
+	hdr  policyHeaders
+}
+
+// Value returns the session for the manager's key, else asks the parent.
+func (st *requestState[T]) Value(k any) any {
+	if k == any(st.key) {
+		return &st.sess
+	}
+	return st.Context.Value(k)
 }
 
 // responseWriter commits the session just before the headers are sent.
@@ -104,18 +118,25 @@ var (
 	_ http.Hijacker = (*responseWriter[struct{}])(nil)
 )
 
+// policyHeaders is per-request backing for the header values the cache
+// policy sets, so the common case allocates nothing.
+type policyHeaders struct {
+	cacheControl, vary [1]string
+}
+
 // applyCachePolicy makes a response that read or wrote a session safe from
 // shared caches, whatever the handler set. wrote: a session cookie or a
 // deletion is in the response.
-func applyCachePolicy(h http.Header, wrote bool) {
+func applyCachePolicy(h http.Header, wrote bool, ph *policyHeaders) {
 	switch {
 	case wrote:
-		h["Cache-Control"] = []string{"no-store, private"}
+		ph.cacheControl[0] = "no-store, private"
 	case hasDirective(h["Cache-Control"], "no-store"):
-		h["Cache-Control"] = []string{"private, no-store"}
+		ph.cacheControl[0] = "private, no-store"
 	default:
-		h["Cache-Control"] = []string{"private, no-cache"}
+		ph.cacheControl[0] = "private, no-cache"
 	}
+	h["Cache-Control"] = ph.cacheControl[:1:1]
 	// These outrank Cache-Control at the CDNs and proxies that read them,
 	// or make a response cacheable on their own. Matched however the
 	// handler spelled them.
@@ -128,10 +149,11 @@ func applyCachePolicy(h http.Header, wrote bool) {
 	}
 	if vary := h["Vary"]; !hasDirective(vary, "cookie") && !hasDirective(vary, "*") {
 		if len(vary) == 0 {
-			h["Vary"] = []string{"Cookie"}
+			ph.vary[0] = "Cookie"
 		} else {
-			h["Vary"] = []string{strings.Join(vary, ", ") + ", Cookie"}
+			ph.vary[0] = strings.Join(vary, ", ") + ", Cookie"
 		}
+		h["Vary"] = ph.vary[:1:1]
 	}
 }
 

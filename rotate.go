@@ -401,6 +401,7 @@ type derivedKey struct {
 	state  KeyState
 	index  int    // position in the keyring, 0 = newest
 	header string // the exact base64url protected-header segment of its tokens
+	aad    []byte // header as bytes: the AES-GCM additional data
 	raw    []byte // the AES-256 key (go-jose's DIRECT key)
 	aead   cipher.AEAD
 	count  *keyCounters
@@ -459,6 +460,7 @@ func deriveRing(kr *Keyring, base string, prev *ring) *ring {
 			aead:   aead,
 			count:  cnt,
 		}
+		dk.aad = []byte(dk.header)
 		r.keys = append(r.keys, dk)
 		r.byHeader[dk.header] = dk
 		r.byID[dk.id] = dk

@@ -302,6 +302,7 @@ type Session[T any] struct {
 	m    *managerCore
 	req  *http.Request
 	ring *ring
+	hdr  *policyHeaders // backing for the cache headers (in the same allocation)
 
 	mu        sync.Mutex
 	loaded    bool
@@ -354,7 +355,8 @@ func (s *Session[T]) load() {
 		fail(err)
 		return
 	}
-	dk, env, err := s.ring.open(tok, cfg.MaxChunks*ChunkSize)
+	var env envelope
+	dk, err := s.ring.openInto(tok, cfg.MaxChunks*ChunkSize, &env)
 	if err != nil {
 		fail(err)
 		return
@@ -372,13 +374,14 @@ func (s *Session[T]) load() {
 		fail(errf(ErrExpired, "absolute lifetime"))
 		return
 	}
-	var data T
-	if err := json.Unmarshal(env.Data, &data); err != nil {
-		fail(errf(ErrMalformed, "failed to decode session data into %T", data))
+	if err := json.Unmarshal(env.Data, &s.data); err != nil {
+		var zero T
+		s.data = zero
+		fail(errf(ErrMalformed, "failed to decode session data into %T", zero))
 		return
 	}
 	s.has, s.sid, s.iat, s.exp, s.abs = true, env.Sid, env.Iat, env.Exp, env.Abs
-	s.data, s.raw, s.origin, s.key = data, env.Data, env.Data, dk
+	s.raw, s.origin, s.key = env.Data, env.Data, dk
 	s.rekey = dk.state == DecryptOnly && dk.index > s.ring.primary.index
 	s.refresh = now-env.Iat >= int64(cfg.RefreshAfter/time.Second)
 }
@@ -482,12 +485,7 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 // fits returns ErrTooLarge if a token for these claims would not fit the
 // cookie budget.
 func (s *Session[T]) fits(sid string, abs int64, raw []byte, now int64) error {
-	env := envelope{V: formatVersion, Sid: sid, Iat: now, Exp: s.expiry(now, abs), Abs: abs, Data: raw}
-	pt, err := json.Marshal(env)
-	if err != nil {
-		return err
-	}
-	n := tokenLen(len(s.ring.primary.header), len(pt))
+	n := tokenLen(len(s.ring.primary.header), envelopeLen(sid, now, s.expiry(now, abs), abs, raw))
 	limit := s.m.cfg.MaxChunks * ChunkSize
 	if n > limit {
 		return errf(ErrTooLarge, "the encrypted session needs %d bytes, the cookie budget is %d (MaxChunks %d × %d)", n, limit, s.m.cfg.MaxChunks, ChunkSize)
@@ -614,7 +612,10 @@ func (s *Session[T]) commit(h http.Header) {
 		s.m.deleteAll(h, &s.cookies)
 		wrote = true
 	}
-	applyCachePolicy(h, wrote)
+	if s.hdr == nil {
+		s.hdr = &policyHeaders{}
+	}
+	applyCachePolicy(h, wrote, s.hdr)
 }
 
 // writeToken seals the session and adds its cookies to h. s.mu must be
@@ -625,23 +626,14 @@ func (s *Session[T]) writeToken(h http.Header) bool {
 	if s.changed() || s.reissue || s.refresh {
 		iat, exp = now, s.expiry(now, s.abs)
 	}
-	env := envelope{V: formatVersion, Sid: s.sid, Iat: iat, Exp: exp, Abs: s.abs, Data: s.raw}
-	pt, err := json.Marshal(env)
-	if err != nil {
-		s.m.cfg.Logger.Error("jwesession: failed to encode session claims", "err", err)
-		return false
-	}
-	tok, err := seal(s.ring.primary, pt)
-	if err != nil {
-		s.m.cfg.Logger.Error("jwesession: failed to seal session", "err", err)
-		return false
-	}
+	n := envelopeLen(s.sid, iat, exp, s.abs, s.raw)
+	pt := appendEnvelope(make([]byte, 0, n+tagLen), s.sid, iat, exp, s.abs, s.raw)
 	if s.rekey {
 		s.key.count.rekeyed.Add(1)
 	}
 	if s.cookies.max == 0 {
 		s.cookies = scanCookies(s.req.Header, s.m.name, s.m.cfg.MaxChunks)
 	}
-	s.m.writeToken(h, tok, int(exp-now), &s.cookies)
+	s.m.writeToken(h, s.ring.primary, pt, int(exp-now), &s.cookies)
 	return true
 }

@@ -113,17 +113,24 @@ func (c *carried) token() (string, error) {
 	return b.String(), nil
 }
 
-// cookieAttrs returns the attributes every session cookie carries.
-func (m *managerCore) cookieAttrs(maxAge int) string {
-	var b strings.Builder
-	b.WriteString("; Path=/; Max-Age=")
-	b.WriteString(strconv.Itoa(maxAge))
-	b.WriteString("; HttpOnly")
+// appendAttrs appends the attributes every session cookie carries.
+func (m *managerCore) appendAttrs(dst []byte, maxAge int) []byte {
+	dst = append(dst, "; Path=/; Max-Age="...)
+	dst = strconv.AppendInt(dst, int64(maxAge), 10)
+	dst = append(dst, "; HttpOnly"...)
 	if !m.cfg.DevelopmentCookies {
-		b.WriteString("; Secure")
+		dst = append(dst, "; Secure"...)
 	}
-	b.WriteString("; SameSite=Lax")
-	return b.String()
+	return append(dst, "; SameSite=Lax"...)
+}
+
+// maxAttrsLen bounds what appendAttrs appends (Max-Age has at most 20
+// digits).
+const maxAttrsLen = len("; Path=/; Max-Age=; HttpOnly; Secure; SameSite=Lax") + 20
+
+// deletion returns the Set-Cookie line that deletes the cookie name.
+func (m *managerCore) deletion(name string) string {
+	return string(m.appendAttrs([]byte(name+"="), 0))
 }
 
 // chunkName returns the name of chunk i.
@@ -131,26 +138,34 @@ func (m *managerCore) chunkName(i int) string {
 	return m.name + "." + strconv.Itoa(i)
 }
 
-// writeToken adds the Set-Cookie headers for token: one cookie under the
-// bare name when it fits, else chunks name.0…; and deletions of whatever
-// form or longer chunk run the request carried.
-func (m *managerCore) writeToken(h http.Header, token string, maxAge int, c *carried) {
-	if maxAge > maxAgeCap {
-		maxAge = maxAgeCap
-	}
-	if maxAge < 1 {
-		maxAge = 1
-	}
-	attrs := m.cookieAttrs(maxAge)
-	if len(token) <= ChunkSize {
-		h.Add("Set-Cookie", m.name+"="+token+attrs)
+// writeToken seals the plaintext in pt (with tagLen bytes of spare
+// capacity) under dk and adds the Set-Cookie headers: one cookie under the
+// bare name when the token fits, else chunks name.0…; then deletions of
+// whatever form or longer chunk run the request carried.
+func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAge int, c *carried) {
+	maxAge = max(1, min(maxAge, maxAgeCap))
+	var attrs [maxAttrsLen]byte
+	attr := m.appendAttrs(attrs[:0], maxAge)
+	tl := tokenLen(len(dk.header), len(pt))
+	if tl <= ChunkSize {
+		var line strings.Builder
+		line.Grow(len(m.name) + 1 + tl + len(attr))
+		line.WriteString(m.name)
+		line.WriteByte('=')
+		dk.writeToken(&line, pt)
+		line.Write(attr)
+		h["Set-Cookie"] = append(h["Set-Cookie"], line.String())
 		m.deleteCarried(h, c, false, 0)
 		return
 	}
+	var tok strings.Builder
+	tok.Grow(tl)
+	dk.writeToken(&tok, pt)
+	token := tok.String()
 	n := 0
 	for ; len(token) > 0; n++ {
 		k := min(len(token), ChunkSize)
-		h.Add("Set-Cookie", m.chunkName(n)+"="+token[:k]+attrs)
+		h["Set-Cookie"] = append(h["Set-Cookie"], m.chunkName(n)+"="+token[:k]+string(attr))
 		token = token[k:]
 	}
 	m.deleteCarried(h, c, true, n)
@@ -160,13 +175,12 @@ func (m *managerCore) writeToken(h http.Header, token string, maxAge int, c *car
 // form does not overwrite: the bare cookie when writing chunks, chunks from
 // index from on. With bare and from 0, it deletes every carried form.
 func (m *managerCore) deleteCarried(h http.Header, c *carried, bare bool, from int) {
-	del := m.cookieAttrs(0)
 	if bare && c.hasBare {
-		h.Add("Set-Cookie", m.name+"="+del)
+		h.Add("Set-Cookie", m.deletion(m.name))
 	}
 	for i := from; i < MaxChunksLimit; i++ {
 		if c.mask&(1<<i) != 0 {
-			h.Add("Set-Cookie", m.chunkName(i)+"="+del)
+			h.Add("Set-Cookie", m.deletion(m.chunkName(i)))
 		}
 	}
 }
@@ -174,6 +188,6 @@ func (m *managerCore) deleteCarried(h http.Header, c *carried, bare bool, from i
 // deleteAll deletes the session cookie: the bare name always, and every
 // chunk the request carried.
 func (m *managerCore) deleteAll(h http.Header, c *carried) {
-	h.Add("Set-Cookie", m.name+"="+m.cookieAttrs(0))
+	h.Add("Set-Cookie", m.deletion(m.name))
 	m.deleteCarried(h, c, false, 0)
 }
