@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	fmt.Fprintf(stderr, "jwesession-demo listening on http://%s (cookie %s, %s)\n", ln.Addr(), m.CookieName(), mode)
 	srv := &http.Server{
-		Handler:           newHandler(m),
+		Handler:           wrapOutermost(newHandler(m)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
