@@ -1,17 +1,24 @@
 package jwesession
 
 import (
+	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"golang.org/x/crypto/hkdf"
 )
@@ -150,10 +157,13 @@ type Key struct {
 }
 
 // Keyring is an ordered, validated set of keys, newest first, with exactly
-// one primary. A Keyring is immutable; build a new one to rotate, and hand
-// it to Manager.SetKeyring. It prints key ids and states, never secrets.
+// one primary, and optionally the time its primary's promotion reached the
+// last instance of the fleet (PromotedAt). A Keyring is immutable; build a
+// new one to rotate, and hand it to Manager.SetKeyring. It prints key ids
+// and states, never secrets.
 type Keyring struct {
-	keys []Key
+	keys       []Key
+	promotedAt time.Time
 }
 
 // DefaultKeyID returns the id a key gets when none is given: 16 base64url
@@ -200,7 +210,7 @@ func newKeyring(keys []Key, pos func(int) string) (*Keyring, error) {
 	out := make([]Key, len(keys))
 	ids := make(map[string]int, len(keys))
 	secrets := make(map[string]int, len(keys))
-	primaries := 0
+	var primaries []string
 	for i, k := range keys {
 		b := k.Secret.bytes()
 		if b == nil {
@@ -220,7 +230,7 @@ func newKeyring(keys []Key, pos func(int) string) (*Keyring, error) {
 		}
 		switch k.State {
 		case Primary:
-			primaries++
+			primaries = append(primaries, pos(i))
 		case DecryptOnly, Retired:
 		default:
 			return nil, fmt.Errorf("%w: failed to build keyring: %s (id %q) has no valid state (want Primary, DecryptOnly or Retired)", ErrInvalidKeyring, pos(i), k.ID)
@@ -229,8 +239,12 @@ func newKeyring(keys []Key, pos func(int) string) (*Keyring, error) {
 		secrets[string(b)] = i
 		out[i] = k
 	}
-	if primaries != 1 {
-		return nil, fmt.Errorf("%w: failed to build keyring: %d primary keys, exactly one is needed", ErrInvalidKeyring, primaries)
+	switch len(primaries) {
+	case 0:
+		return nil, fmt.Errorf("%w: failed to build keyring: 0 primary keys, exactly one is needed", ErrInvalidKeyring)
+	case 1:
+	default:
+		return nil, fmt.Errorf("%w: failed to build keyring: %d primary keys (%s), exactly one is needed", ErrInvalidKeyring, len(primaries), strings.Join(primaries, ", "))
 	}
 	return &Keyring{keys: out}, nil
 }
@@ -289,15 +303,41 @@ func parseKeyEntry(entry string) (Key, error) {
 	return Key{ID: id, State: st, Secret: sec}, nil
 }
 
-// ParseKeysFile parses a keyring file: the entries of JWESESSION_KEYS one
-// per line, newest first; blank lines and lines starting with # are
-// ignored. Errors name the line and never contain a secret.
+// ParseKeysFile parses a keyring file: the entries of JWESESSION_KEYS
+// (ID:STATE:SECRET) one per line, newest first; blank lines and lines
+// starting with # are ignored; a line ending in CR LF counts without its CR.
+// At most one line
+//
+//	promoted: 2026-11-23T12:00:00Z
+//
+// (an RFC 3339 time) records when the operator confirmed that the last
+// instance of the fleet loaded the current promotion; it becomes the
+// keyring's PromotedAt, from which Manager.SafeToRetireAt says when the
+// previous primary may be retired. (A key whose id is "promoted" is still
+// written promoted:STATE:SECRET: a line is the promotion time only when
+// what follows "promoted:" is not a key state and a colon.)
+//
+// Errors name the line and never contain a secret.
 func ParseKeysFile(content string) (*Keyring, error) {
 	var keys []Key
 	var lines []int
+	var promotedAt time.Time
+	promotedLine := 0
 	for n, line := range strings.Split(content, "\n") {
 		line = strings.TrimRight(line, "\r")
 		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		if v, ok := cutPromoted(line); ok {
+			if promotedLine != 0 {
+				return nil, fmt.Errorf("failed to parse keys file: line %d: %w: a second promoted line (the first is line %d)", n+1, ErrInvalidKeyring, promotedLine)
+			}
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				// The value is not echoed: a mistyped key line lands here too.
+				return nil, fmt.Errorf("failed to parse keys file: line %d: %w: want \"promoted: TIME\" with an RFC 3339 time such as 2026-11-23T12:00:00Z, or a key entry ID:STATE:SECRET", n+1, ErrInvalidKeyring)
+			}
+			promotedAt, promotedLine = t, n+1
 			continue
 		}
 		k, err := parseKeyEntry(line)
@@ -307,7 +347,28 @@ func ParseKeysFile(content string) (*Keyring, error) {
 		keys = append(keys, k)
 		lines = append(lines, n+1)
 	}
-	return newKeyring(keys, func(i int) string { return "line " + strconv.Itoa(lines[i]) })
+	kr, err := newKeyring(keys, func(i int) string { return "line " + strconv.Itoa(lines[i]) })
+	if err != nil {
+		return nil, err
+	}
+	kr.promotedAt = promotedAt
+	return kr, nil
+}
+
+// cutPromoted reports whether a keys-file line is the "promoted: TIME"
+// line, and returns TIME with spaces trimmed. A line promoted:STATE:SECRET
+// is a key entry whose id is "promoted".
+func cutPromoted(line string) (string, bool) {
+	id, rest, ok := strings.Cut(line, ":")
+	if !ok || strings.TrimSpace(id) != "promoted" {
+		return "", false
+	}
+	if state, _, ok := strings.Cut(rest, ":"); ok {
+		if _, err := ParseKeyState(strings.TrimSpace(state)); err == nil {
+			return "", false
+		}
+	}
+	return strings.TrimSpace(rest), true
 }
 
 // KeyringFromEnv builds a keyring from JWESESSION_KEYS (see ParseKeys) or
@@ -352,8 +413,76 @@ func (kr *Keyring) Primary() Key {
 	panic("jwesession: keyring without primary") // NewKeyring guarantees one
 }
 
-// String lists the key ids and states, newest first, e.g.
-// "Keyring[k2:primary k1:decrypt-only]".
+// PromotedAt returns when the operator confirmed that the last instance of
+// the fleet loaded the promotion of the current primary (the keys file's
+// "promoted:" line), or the zero time when the keyring does not say.
+func (kr *Keyring) PromotedAt() time.Time { return kr.promotedAt }
+
+// WithPromotedAt returns a copy of kr whose PromotedAt is t (the zero time
+// removes it), for keyrings built in Go rather than read from a keys file.
+func (kr *Keyring) WithPromotedAt(t time.Time) *Keyring {
+	return &Keyring{keys: kr.Keys(), promotedAt: t}
+}
+
+// SafeToRetireAt returns the time from which the keyring's previous primary
+// (the newest decrypt-only key older than the primary) can be retired
+// without signing anybody out, for sessions whose absolute lifetime is
+// absolute with clock leeway leeway: PromotedAt + absolute + leeway, rounded
+// up to the next whole second (token times are whole seconds). Every token
+// under the previous primary was issued for a sign-in before PromotedAt, so
+// from then on none can still be valid. ok is false when the keyring
+// records no promotion time or has no decrypt-only key older than the
+// primary. Manager.SafeToRetireAt calls it with the manager's lifetimes.
+//
+// The time is only as good as PromotedAt: written when the promotion was
+// made rather than when it reached the last instance (as `jwesession rotate
+// promote` does), it is still safe if the rollout took less than the
+// absolute lifetime minus the idle timeout, since a read on a promoted
+// instance re-keys a session and one not read for an idle timeout has
+// expired.
+func (kr *Keyring) SafeToRetireAt(absolute, leeway time.Duration) (time.Time, bool) {
+	if kr.promotedAt.IsZero() || !kr.hasPrevious() {
+		return time.Time{}, false
+	}
+	// A token is valid while now <= abs + absolute + leeway, all in whole
+	// seconds (see Session.load), and abs <= PromotedAt.
+	sec := kr.promotedAt.Unix() + int64(absolute/time.Second) + int64(leeway/time.Second) + 1
+	return time.Unix(sec, 0).In(kr.promotedAt.Location()), true
+}
+
+// hasPrevious reports whether a decrypt-only key is listed after the
+// primary.
+func (kr *Keyring) hasPrevious() bool {
+	seen := false
+	for _, k := range kr.keys {
+		switch {
+		case k.State == Primary:
+			seen = true
+		case seen && k.State == DecryptOnly:
+			return true
+		}
+	}
+	return false
+}
+
+// equal reports whether kr and o hold the same keys (ids, states, secrets)
+// in the same order and the same promotion time.
+func (kr *Keyring) equal(o *Keyring) bool {
+	if kr == nil || o == nil || len(kr.keys) != len(o.keys) || !kr.promotedAt.Equal(o.promotedAt) {
+		return false
+	}
+	for i, k := range kr.keys {
+		ok := o.keys[i]
+		if k.ID != ok.ID || k.State != ok.State || !bytes.Equal(k.Secret.bytes(), ok.Secret.bytes()) {
+			return false
+		}
+	}
+	return true
+}
+
+// String lists the key ids and states, newest first, and the promotion
+// time when there is one, e.g. "Keyring[k2:primary k1:decrypt-only]" or
+// "Keyring[k2:primary k1:decrypt-only; promoted 2026-11-23T12:00:00Z]".
 func (kr *Keyring) String() string {
 	var b strings.Builder
 	b.WriteString("Keyring[")
@@ -364,6 +493,10 @@ func (kr *Keyring) String() string {
 		b.WriteString(k.ID)
 		b.WriteByte(':')
 		b.WriteString(k.State.String())
+	}
+	if !kr.promotedAt.IsZero() {
+		b.WriteString("; promoted ")
+		b.WriteString(kr.promotedAt.Format(time.RFC3339))
 	}
 	b.WriteByte(']')
 	return b.String()
@@ -378,8 +511,11 @@ func (kr *Keyring) LogValue() slog.Value { return slog.StringValue(kr.String()) 
 // Format prints String whatever the verb, so %+v and %#v show no secret.
 func (kr *Keyring) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, kr.String()) }
 
-// KeyStats are one key's counters since the manager started (per process:
-// they reset on restart).
+// KeyStats are one key's counters since the manager started. They are per
+// process and per manager, and reset on restart: evidence of a rotation's
+// progress, not proof (another instance may still be sealing under a key
+// this one no longer uses). A key kept across a reload (same id and
+// secret) keeps its counters, whatever its new state.
 type KeyStats struct {
 	ID      string
 	State   KeyState
@@ -392,8 +528,40 @@ type KeyStats struct {
 // keyCounters are a key's counters; shared by every derived ring of one
 // manager, so they survive reloads that keep the key.
 type keyCounters struct {
-	sealed, opened, rekeyed, retired atomic.Uint64
+	sealed                   sealCounter
+	opened, rekeyed, retired atomic.Uint64
 }
+
+// sealWarnDefault is the per-process seal count under one key past which
+// the manager logs a warning: 2^28, a sixteenth of the 2^32 seals NIST SP
+// 800-38D (section 8.3) allows one AES-GCM key with random 96-bit nonces,
+// across every process of the fleet that shares the key.
+const sealWarnDefault = 1 << 28
+
+// sealCounter counts the tokens sealed under a key. Its Add checks the
+// count it returns against the manager's warning threshold: one comparison
+// at seal time, nothing else on the hot path.
+type sealCounter struct {
+	n    atomic.Uint64
+	core *managerCore // the manager to warn; nil for rings made outside one
+	id   string       // the key's id, for the warning
+}
+
+// Add adds d and returns the new count; the seal that crosses the
+// manager's threshold logs the warning, once per key and process.
+func (c *sealCounter) Add(d uint64) uint64 {
+	n := c.n.Add(d)
+	if c.core != nil {
+		if at := c.core.sealWarnAt; n >= at && n-d < at {
+			c.core.cfg.Logger.Warn("jwesession: this process has sealed many tokens under one key; rotate it soon: AES-GCM with random nonces allows at most 2^32 seals per key across the whole fleet (NIST SP 800-38D), and this count is per process",
+				"key", c.id, "sealed", n)
+		}
+	}
+	return n
+}
+
+// Load returns the count.
+func (c *sealCounter) Load() uint64 { return c.n.Load() }
 
 // derivedKey is a key ready for use with one cookie name.
 type derivedKey struct {
@@ -469,4 +637,295 @@ func deriveRing(kr *Keyring, base string, prev *ring) *ring {
 		}
 	}
 	return r
+}
+
+// derive derives kr for the manager's cookie name, keeping the counters of
+// the keys the current ring shares with it, and hooks the counters of new
+// keys to the manager's seal warning.
+func (c *managerCore) derive(kr *Keyring) *ring {
+	r := deriveRing(kr, c.cfg.CookieName, c.ring.Load())
+	for _, dk := range r.keys {
+		if dk.count.sealed.core == nil { // new: not yet shared with any reader
+			dk.count.sealed.core, dk.count.sealed.id = c, dk.id
+		}
+	}
+	return r
+}
+
+// swap makes kr the manager's keyring. Unless kr equals the current one,
+// it logs the change at Info (key ids and states, never secrets), with
+// attrs, and warns about a key retired before its safe time.
+func (c *managerCore) swap(kr *Keyring, attrs ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.ring.Load()
+	c.ring.Store(c.derive(kr))
+	if old != nil && old.src.equal(kr) {
+		return // the same keys: nothing to report
+	}
+	log := c.cfg.Logger
+	attrs = append(attrs, "keyring", kr, "primary", kr.Primary().ID)
+	if at, ok := kr.SafeToRetireAt(c.cfg.AbsoluteTimeout, c.cfg.Leeway); ok {
+		attrs = append(attrs, "safe_to_retire_at", at.Format(time.RFC3339))
+	}
+	log.Info("jwesession: keyring replaced", attrs...)
+	if old == nil {
+		return
+	}
+	// A key that was decrypt-only and older than the primary, now retired
+	// before the time the old keyring said was safe: sessions still under
+	// it end now. Right for a leaked key, a mistake otherwise.
+	at, ok := old.src.SafeToRetireAt(c.cfg.AbsoluteTimeout, c.cfg.Leeway)
+	if !ok || !c.cfg.Now().Before(at) {
+		return
+	}
+	for _, k := range kr.keys {
+		if k.State != Retired {
+			continue
+		}
+		if dk, was := old.byID[k.ID]; was && dk.state == DecryptOnly && dk.index > old.primary.index {
+			log.Warn("jwesession: key retired before it was safe to retire: sessions still under it are signed out (right for a leaked key)",
+				"key", k.ID, "safe_to_retire_at", at.Format(time.RFC3339))
+		}
+	}
+}
+
+// SafeToRetireAt returns the time from which the previous primary of the
+// manager's keyring (the newest decrypt-only key older than the primary)
+// can be retired without signing anybody out: the keyring's PromotedAt plus
+// Config.AbsoluteTimeout plus Config.Leeway, rounded up to a whole second
+// (see Keyring.SafeToRetireAt). ok is false when the keyring records no
+// promotion time (a keys file without a "promoted:" line) or has no such
+// key. Retiring earlier signs out the sessions still under that key.
+func (m *Manager[T]) SafeToRetireAt() (time.Time, bool) {
+	return m.Keyring().SafeToRetireAt(m.core.cfg.AbsoluteTimeout, m.core.cfg.Leeway)
+}
+
+// ReloadKeysFile reads the keys file at path (see ParseKeysFile), following
+// symlinks, and makes it the manager's keyring as SetKeyring does. A file
+// that cannot be read or parsed is refused: the current keyring keeps
+// serving, and the error is logged at Error and returned (it names the
+// line, never a secret). A file that holds the current keyring changes
+// nothing and logs nothing.
+func (m *Manager[T]) ReloadKeysFile(path string) error {
+	return m.core.reloadKeysFile(path)
+}
+
+func (c *managerCore) reloadKeysFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c.refuse(path, err)
+	}
+	return c.loadKeysFile(path, b)
+}
+
+// loadKeysFile parses the content of the keys file at path and swaps it in.
+func (c *managerCore) loadKeysFile(path string, content []byte) error {
+	kr, err := ParseKeysFile(string(content))
+	if err != nil {
+		return c.refuse(path, err)
+	}
+	c.swap(kr, "path", path)
+	return nil
+}
+
+// refuse logs and returns the error of a keys file that was not loaded.
+func (c *managerCore) refuse(path string, err error) error {
+	c.cfg.Logger.Error("jwesession: keys file refused; the current keyring keeps serving", "path", path, "err", err)
+	return fmt.Errorf("jwesession: failed to reload keys file: %w", err)
+}
+
+// defaultWatchInterval is how often WatchKeysFile reads the file when
+// given no interval.
+const defaultWatchInterval = 2 * time.Second
+
+// WatchKeysFile keeps the manager's keyring in step with the keys file at
+// path until ctx ends: it loads the file at once, again on every SIGHUP,
+// and whenever its content changes, read every interval (2 seconds when
+// interval is 0). It reads the path afresh each time, following symlinks,
+// and compares contents, not inodes or modification times, so it sees a file
+// replaced by rename and a Kubernetes secret or config map volume whose
+// "..data" symlink is swapped. A file that cannot be read or parsed is
+// refused as with ReloadKeysFile and the current keyring keeps serving; the
+// same failure is logged once, not on every read. Requests in flight finish
+// on the keyring they started with.
+//
+// Run it in its own goroutine. It returns ctx's error when ctx ends, and
+// stops receiving SIGHUP then; it returns at once with an error when
+// interval is negative. While it runs, SIGHUP no longer ends the process.
+func (m *Manager[T]) WatchKeysFile(ctx context.Context, path string, interval time.Duration) error {
+	if interval < 0 {
+		return errf(ErrInvalidConfig, "WatchKeysFile: the interval is negative")
+	}
+	if interval == 0 {
+		interval = defaultWatchInterval
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	w := &fileWatch{c: m.core, path: path}
+	w.check(true)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-hup:
+			w.check(true)
+		case <-tick.C:
+			w.check(false)
+		}
+	}
+}
+
+// fileWatch is WatchKeysFile's state: what it saw last.
+type fileWatch struct {
+	c       *managerCore
+	path    string
+	sum     [sha256.Size]byte // of the content last parsed
+	read    bool              // sum is set
+	readErr string            // the read error last logged, "" after a read
+}
+
+// check reads the file and loads it if its content changed since the last
+// check, or always when force (start-up, SIGHUP).
+func (w *fileWatch) check(force bool) {
+	b, err := os.ReadFile(w.path)
+	if err != nil {
+		if msg := err.Error(); force || msg != w.readErr {
+			w.readErr = msg
+			_ = w.c.refuse(w.path, err)
+		}
+		return
+	}
+	w.readErr = ""
+	sum := sha256.Sum256(b)
+	if !force && w.read && sum == w.sum {
+		return
+	}
+	w.sum, w.read = sum, true
+	_ = w.c.loadKeysFile(w.path, b)
+}
+
+// TokenInfo is what Manager.Inspect finds in a token. Fields that could
+// not be read are zero.
+type TokenInfo struct {
+	// KeyID is the token's kid, read from its protected header.
+	KeyID string
+	// KeyState is that key's state in the manager's keyring; 0 when the
+	// keyring has no key of that id.
+	KeyState KeyState
+	// SessionID, IssuedAt, ExpiresAt (idle expiry) and SignedInAt (the
+	// start of the absolute lifetime) are the token's claims; AbsoluteEnd
+	// is SignedInAt plus Config.AbsoluteTimeout. They are set whenever the
+	// token decrypts, also when it is rejected for its key's state or its
+	// times.
+	SessionID                                    string
+	IssuedAt, ExpiresAt, SignedInAt, AbsoluteEnd time.Time
+	// Data is the session data as the token holds it: JSON.
+	Data json.RawMessage
+	// Rekey reports that a read would re-seal the token under the primary
+	// (it is under a decrypt-only key older than the primary).
+	Rekey bool
+}
+
+// Inspect opens a session token (a cookie's value; chunks joined) as the
+// manager's middleware would at this moment, and returns what it holds and
+// the error a request carrying it would get (ErrRetiredKey, ErrExpired,
+// ErrDecrypt, …, matched with errors.Is), or nil. It is the tool behind
+// `jwesession inspect`, for answering "whose session is this cookie?";
+// most applications will not need it.
+//
+// Inspect changes nothing and counts nothing in Stats. Unlike a request, it
+// also decrypts a token under a retired key, so TokenInfo shows whose
+// session a retired token held (the error is still ErrRetiredKey).
+func (m *Manager[T]) Inspect(token string) (TokenInfo, error) {
+	c := m.core
+	cfg := &c.cfg
+	r := c.ring.Load()
+	var info TokenInfo
+	if h, _, ok := strings.Cut(token, "."); ok {
+		info.KeyID = headerKid(h)
+	}
+	if dk, ok := r.byID[info.KeyID]; ok {
+		info.KeyState = dk.state
+	}
+	maxLen := cfg.MaxChunks * ChunkSize
+	var env envelope
+	// Copies of the ring with counters of their own: the request's view,
+	// and one that opens retired keys too, for their claims.
+	dk, err := r.detached(false).openInto(token, maxLen, &env)
+	if errors.Is(err, ErrRetiredKey) {
+		if _, err2 := r.detached(true).openInto(token, maxLen, &env); err2 != nil {
+			return info, err
+		}
+	} else if err != nil {
+		return info, err
+	}
+	info.SessionID = env.Sid
+	info.IssuedAt, info.ExpiresAt, info.SignedInAt = time.Unix(env.Iat, 0), time.Unix(env.Exp, 0), time.Unix(env.Abs, 0)
+	info.AbsoluteEnd = info.SignedInAt.Add(cfg.AbsoluteTimeout)
+	info.Data = append(json.RawMessage(nil), env.Data...)
+	if err != nil {
+		return info, err
+	}
+	// The checks of Session.load, in its order.
+	now := cfg.Now().Unix()
+	leeway := int64(cfg.Leeway / time.Second)
+	switch {
+	case env.Iat > now+leeway || env.Abs > now+leeway:
+		return info, errf(ErrNotYetValid, "issued in the future")
+	case now > env.Exp+leeway:
+		return info, errf(ErrExpired, "idle timeout")
+	case now > env.Abs+int64(cfg.AbsoluteTimeout/time.Second)+leeway:
+		return info, errf(ErrExpired, "absolute lifetime")
+	}
+	var data T
+	if err := json.Unmarshal(env.Data, &data); err != nil {
+		return info, errf(ErrMalformed, "failed to decode session data into %T", data)
+	}
+	info.Rekey = dk.state == DecryptOnly && dk.index > r.primary.index
+	return info, nil
+}
+
+// headerKid returns the kid of a protected-header segment, or "" when it
+// has none that is a valid key id.
+func headerKid(seg string) string {
+	b, err := decodeSegment(seg)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if json.Unmarshal(b, &h) != nil || !validKeyID(h.Kid) {
+		return ""
+	}
+	return h.Kid
+}
+
+// detached returns a copy of r whose keys have counters of their own, so
+// opening with it counts nothing; with openRetired, retired keys open as
+// decrypt-only keys do.
+func (r *ring) detached(openRetired bool) *ring {
+	out := &ring{
+		src:      r.src,
+		byHeader: make(map[string]*derivedKey, len(r.keys)),
+		byID:     make(map[string]*derivedKey, len(r.keys)),
+	}
+	for _, k := range r.keys {
+		dk := *k
+		dk.count = &keyCounters{}
+		if openRetired && dk.state == Retired {
+			dk.state = DecryptOnly
+		}
+		out.keys = append(out.keys, &dk)
+		out.byHeader[dk.header] = &dk
+		out.byID[dk.id] = &dk
+		if dk.state == Primary {
+			out.primary = &dk
+		}
+	}
+	return out
 }

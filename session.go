@@ -30,7 +30,13 @@
 // atomically; requests in flight finish on the keyring they started with.
 // To rotate a fleet without logging anybody out: add the new key as newest,
 // decrypt-only, everywhere; then promote it everywhere; then retire the old
-// key once the absolute lifetime has passed; then remove it.
+// key once the absolute lifetime has passed since the last instance loaded
+// the promotion (Manager.SafeToRetireAt, from a keys file's "promoted:"
+// line); then remove it. Manager.WatchKeysFile reloads a keys file (see
+// ParseKeysFile) when it changes and on SIGHUP; Manager.Stats counts, per
+// key and per process, tokens sealed, opened, re-keyed and rejected as
+// retired. The jwesession command (cmd/jwesession) writes each step's keys
+// file and inspects cookies.
 //
 // # Caching
 //
@@ -142,9 +148,14 @@ type Config struct {
 	MaxChunks int
 	// Now is the clock. The default is time.Now.
 	Now func() time.Time
-	// Logger receives the library's warnings and errors (never a secret or
-	// token). The default is slog.Default(). Nothing is logged per request
-	// at Info or below.
+	// Logger receives the library's messages (never a secret or token):
+	// at Info a keyring replaced (key ids and states); at Warn a change or
+	// first read after the response headers were sent, a key retired
+	// before its safe time, and a key that has sealed 2^28 tokens in this
+	// process (AES-GCM's random-nonce limit is 2^32 per key across the
+	// fleet); at Error a change that was lost and a keys file refused.
+	// Nothing is logged per request at Info or below. The default is
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -223,6 +234,10 @@ type managerCore struct {
 	key  *ctxKey
 	ring atomic.Pointer[ring]
 	mu   sync.Mutex // serialises SetKeyring
+
+	// sealWarnAt is the per-process seal count under one key at which the
+	// manager warns (sealWarnDefault; tests lower it).
+	sealWarnAt uint64
 }
 
 // Manager creates and reads sessions holding data of type T (JSON-encoded).
@@ -241,12 +256,12 @@ func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 	if kr == nil || len(kr.keys) == 0 {
 		return nil, fmt.Errorf("%w: failed to create manager: no keyring; build one with KeyringFromEnv or NewKeyring", ErrNoSecret)
 	}
-	c := &managerCore{cfg: cfg, key: &ctxKey{}}
+	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault}
 	c.name = cfg.CookieName
 	if !cfg.DevelopmentCookies {
 		c.name = "__Host-" + cfg.CookieName
 	}
-	c.ring.Store(deriveRing(kr, cfg.CookieName, nil))
+	c.ring.Store(c.derive(kr))
 	return &Manager[T]{core: c}, nil
 }
 
@@ -258,20 +273,22 @@ func (m *Manager[T]) Keyring() *Keyring { return m.core.ring.Load().src }
 
 // SetKeyring replaces the keyring atomically. Requests in flight finish on
 // the keyring they started with; the next request uses kr. Keys are derived
-// here, once.
+// here, once; a key kept from the current keyring (same id and secret)
+// keeps its counters. A keyring that differs from the current one is
+// logged at Info (key ids and states); retiring a key before the time
+// SafeToRetireAt gave for it, at Warn. ReloadKeysFile and WatchKeysFile
+// replace the keyring the same way, from a keys file.
 func (m *Manager[T]) SetKeyring(kr *Keyring) error {
 	if kr == nil || len(kr.keys) == 0 {
 		return fmt.Errorf("%w: failed to replace keyring: it is empty", ErrInvalidKeyring)
 	}
-	c := m.core
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ring.Store(deriveRing(kr, c.cfg.CookieName, c.ring.Load()))
+	m.core.swap(kr)
 	return nil
 }
 
 // Stats returns the counters of every key in the current keyring, newest
-// first. They count since this process started.
+// first. They count since this manager was created, in this process only
+// (see KeyStats).
 func (m *Manager[T]) Stats() []KeyStats {
 	r := m.core.ring.Load()
 	out := make([]KeyStats, len(r.keys))

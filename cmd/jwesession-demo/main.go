@@ -4,7 +4,12 @@
 // cookies, or production cookie settings with -secure (behind TLS).
 //
 // Keys come from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET; with
-// none, a random development-only secret is generated at start-up.
+// none, a random development-only secret is generated at start-up. The
+// keys file is reloaded when its content changes (read every
+// -reload-interval, default 1s) and on SIGHUP, so a rotation can be walked
+// through on the running demo: rewrite the file with `jwesession rotate`
+// and watch the "keyring replaced" lines on stderr. A file that does not
+// parse is refused with an error line, and the keys in use keep serving.
 package main
 
 import (
@@ -55,12 +60,16 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	secure := fs.Bool("secure", false, "production cookie settings (Secure, __Host- prefix): serve it behind TLS")
-	keysFile := fs.String("keys-file", "", "keyring file: ID:STATE:SECRET entries, one per line, newest first")
+	keysFile := fs.String("keys-file", "", "keyring file: ID:STATE:SECRET entries, one per line, newest first; reloaded when it changes and on SIGHUP")
+	reload := fs.Duration("reload-interval", time.Second, "how often the -keys-file is read for changes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if *reload <= 0 {
+		return errors.New("-reload-interval must be positive")
 	}
 	kr, err := loadKeyring(*keysFile, lookup, stderr)
 	if err != nil {
@@ -78,6 +87,18 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *keysFile != "" {
+		wctx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			_ = m.WatchKeysFile(wctx, *keysFile, *reload)
+		}()
+		defer func() {
+			stopWatch()
+			<-watched
+		}()
 	}
 	mode := "development cookies"
 	if *secure {
