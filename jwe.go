@@ -41,6 +41,10 @@ func headerSegment(kid string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + string(jose.DIRECT) + `","enc":"` + string(jose.A256GCM) + `","kid":"` + kid + `"}`))
 }
 
+// maxHeaderLen is the length of the header segment of the longest key id
+// (32 characters): the base64url length of the JSON header.
+const maxHeaderLen = (8*(len(`{"alg":"dir","enc":"A256GCM","kid":"`)+32+len(`"}`)) + 5) / 6
+
 // tokenLen returns the length of a token sealed under a key whose header
 // segment has headerLen bytes, for a plaintext of n bytes.
 func tokenLen(headerLen, n int) int {

@@ -3,6 +3,8 @@ package jwesession
 import (
 	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -33,7 +35,14 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 		st.w.ResponseWriter = w
 		st.w.s = &st.sess
 		st.sess.hdr = &st.hdr
+		returned := false
+		defer func() {
+			if !returned { // the handler panicked
+				st.sess.abort(w.Header())
+			}
+		}()
 		next.ServeHTTP(&st.w, r)
+		returned = true
 		st.w.commit()
 	})
 }
@@ -49,6 +58,13 @@ type requestState[T any] struct {
 	w    responseWriter[T]
 	hdr  policyHeaders
 }
+
+// String names the context without printing the session.
+func (st *requestState[T]) String() string { return "jwesession.requestContext" }
+
+// Format prints String whatever the verb: the context holds the session,
+// whose cookie is a credential.
+func (st *requestState[T]) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, st.String()) }
 
 // Value returns the session for the manager's key, else asks the parent.
 func (st *requestState[T]) Value(k any) any {
@@ -128,6 +144,26 @@ type policyHeaders struct {
 // shared caches, whatever the handler set. wrote: a session cookie or a
 // deletion is in the response.
 func applyCachePolicy(h http.Header, wrote bool, ph *policyHeaders) {
+	// Fold Cache-Control and Vary set under another spelling of their
+	// names into the canonical ones, and drop the headers that outrank
+	// Cache-Control at the CDNs and proxies that read them, or make a
+	// response cacheable on their own, however the handler spelled them.
+	for k, v := range h {
+		switch {
+		case k != "Cache-Control" && strings.EqualFold(k, "Cache-Control"):
+			h["Cache-Control"] = append(h["Cache-Control"], v...)
+			delete(h, k)
+		case k != "Vary" && strings.EqualFold(k, "Vary"):
+			h["Vary"] = append(h["Vary"], v...)
+			delete(h, k)
+		default:
+			for _, name := range [...]string{"Expires", "Surrogate-Control", "CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires"} {
+				if strings.EqualFold(k, name) {
+					delete(h, k)
+				}
+			}
+		}
+	}
 	switch {
 	case wrote:
 		ph.cacheControl[0] = "no-store, private"
@@ -137,16 +173,6 @@ func applyCachePolicy(h http.Header, wrote bool, ph *policyHeaders) {
 		ph.cacheControl[0] = "private, no-cache"
 	}
 	h["Cache-Control"] = ph.cacheControl[:1:1]
-	// These outrank Cache-Control at the CDNs and proxies that read them,
-	// or make a response cacheable on their own. Matched however the
-	// handler spelled them.
-	for k := range h {
-		for _, name := range [...]string{"Expires", "Surrogate-Control", "CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires"} {
-			if strings.EqualFold(k, name) {
-				delete(h, k)
-			}
-		}
-	}
 	if vary := h["Vary"]; !hasDirective(vary, "cookie") && !hasDirective(vary, "*") {
 		if len(vary) == 0 {
 			ph.vary[0] = "Cookie"

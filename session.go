@@ -62,6 +62,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -165,8 +166,8 @@ func (cfg Config) normalize() (Config, error) {
 		cfg.CookieName = "session"
 	}
 	cfg.CookieName = strings.TrimPrefix(strings.TrimPrefix(cfg.CookieName, "__Host-"), "__Secure-")
-	if !validCookieName(cfg.CookieName) {
-		return cfg, errf(ErrInvalidConfig, "CookieName must be 1 to 64 of A-Za-z0-9_-")
+	if !validCookieName(cfg.CookieName) || strings.HasPrefix(cfg.CookieName, "__") {
+		return cfg, errf(ErrInvalidConfig, "CookieName must be 1 to 64 of A-Za-z0-9_-, not starting with __ (the library adds the __Host- prefix itself)")
 	}
 	def := func(d *time.Duration, v time.Duration, name string) error {
 		if *d < 0 {
@@ -502,7 +503,9 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 // fits returns ErrTooLarge if a token for these claims would not fit the
 // cookie budget.
 func (s *Session[T]) fits(sid string, abs int64, raw []byte, now int64) error {
-	n := tokenLen(len(s.ring.primary.header), envelopeLen(sid, now, s.expiry(now, abs), abs, raw))
+	// Measured with the longest header any key id gives, so that a later
+	// re-key under a primary with a longer id still fits.
+	n := tokenLen(maxHeaderLen, envelopeLen(sid, now, s.expiry(now, abs), abs, raw))
 	limit := s.m.cfg.MaxChunks * ChunkSize
 	if n > limit {
 		return errf(ErrTooLarge, "the encrypted session needs %d bytes, the cookie budget is %d (MaxChunks %d × %d)", n, limit, s.m.cfg.MaxChunks, ChunkSize)
@@ -528,7 +531,8 @@ func (s *Session[T]) Set(v T) error {
 
 // Update calls fn with a copy of the session's data (the zero value when
 // there is no session) and stores the result as Set does. If fn returns an
-// error, nothing changes and that error is returned.
+// error, nothing changes and that error is returned. fn runs with the
+// session locked: it must not call the session's methods.
 func (s *Session[T]) Update(fn func(*T) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -603,6 +607,43 @@ func (s *Session[T]) Touch() error {
 	return nil
 }
 
+// abort is commit for a handler that panicked: no cookie is written, and if
+// the session was used, the response an outer recovery handler may still
+// write is marked no-store and private.
+func (s *Session[T]) abort(h http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return
+	}
+	s.committed = true
+	if s.loaded {
+		applyCachePolicy(h, true, s.hdr)
+	}
+}
+
+// String describes the session without its data, id or token.
+func (s *Session[T]) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.loaded:
+		return "jwesession.Session(not loaded)"
+	case s.has:
+		return "jwesession.Session(signed in, data redacted)"
+	}
+	return "jwesession.Session(none)"
+}
+
+// GoString is String: a session never prints its token or data.
+func (s *Session[T]) GoString() string { return s.String() }
+
+// Format prints String whatever the verb, so %+v and %#v show no token.
+func (s *Session[T]) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// LogValue is String, for log/slog.
+func (s *Session[T]) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // changed reports whether the data differs from what the cookie held.
 // Setting a value that encodes to the same bytes is no change.
 func (s *Session[T]) changed() bool {
@@ -629,9 +670,6 @@ func (s *Session[T]) commit(h http.Header) {
 		s.m.deleteAll(h, &s.cookies)
 		wrote = true
 	}
-	if s.hdr == nil {
-		s.hdr = &policyHeaders{}
-	}
 	applyCachePolicy(h, wrote, s.hdr)
 }
 
@@ -648,8 +686,12 @@ func (s *Session[T]) writeToken(h http.Header) bool {
 	if s.rekey {
 		s.key.count.rekeyed.Add(1)
 	}
-	if s.cookies.max == 0 {
-		s.cookies = scanCookies(s.req.Header, s.m.name, s.m.cfg.MaxChunks)
+	if tokenLen(len(s.ring.primary.header), len(pt)) > s.m.cfg.MaxChunks*ChunkSize {
+		// Only a token written under an older configuration (a larger
+		// MaxChunks) gets here: keep its cookie rather than write one that
+		// would be rejected.
+		s.m.cfg.Logger.Warn("jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
+		return false
 	}
 	s.m.writeToken(h, s.ring.primary, pt, int(exp-now), &s.cookies)
 	return true

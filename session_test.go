@@ -3,6 +3,8 @@ package jwesession
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -309,4 +311,107 @@ func TestSessionFromGoValueKeyring(t *testing.T) {
 	res := read(t, m, signIn(t, m, "alice"))
 	require.NoError(t, res.Err)
 	assert.Equal(t, "alice", res.D.User)
+}
+
+// A session sized to the budget under a short key id is still re-keyed
+// under a primary with the longest id, and reads back afterwards.
+func TestRekeyNearBudgetFits(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
+	c := signIn(t, m, "alice")
+	// Grow the note to the largest the budget allows.
+	lo, hi := 0, ChunkSize
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		var e error
+		serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			e = s.Update(func(d *testData) error { d.Note = strings.Repeat("n", mid); return nil })
+		})
+		if e == nil {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Update(func(d *testData) error { d.Note = strings.Repeat("n", lo); return nil }))
+	})
+	c = cookieHeader(c, rec)
+	long := strings.Repeat("L", 32)
+	require.NoError(t, m.SetKeyring(mustKeyring(t, long+":primary:"+secretB, "a:decrypt-only:"+secretA)))
+	res := read(t, m, c)
+	require.NoError(t, res.Err)
+	sc := setCookies(res.Rec)
+	require.Len(t, sc, 1, "re-keyed into one cookie: %q", sc)
+	next := cookieHeader(c, res.Rec)
+	res = read(t, m, next)
+	require.NoError(t, res.Err)
+	assert.Len(t, res.D.Note, lo)
+	assert.Empty(t, setCookies(res.Rec))
+}
+
+// Printing a session or the request's context never shows the cookie.
+func TestSessionAndContextPrintRedacted(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	tok := strings.TrimPrefix(c, "__Host-session=")
+	var buf strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		_, ok := s.Get()
+		require.True(t, ok)
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			for _, v := range []any{s, r.Context(), struct{ S *Session[testData] }{s}} {
+				out := fmt.Sprintf(verb, v)
+				assert.NotContains(t, out, tok[:20], verb)
+				assert.NotContains(t, out, "alice", verb)
+			}
+		}
+		logger.Info("x", "session", s, "ctx", r.Context())
+	})
+	assert.NotContains(t, buf.String(), tok[:20])
+	assert.NotContains(t, buf.String(), "alice")
+}
+
+// A handler that panics under an outer recovery handler: the error page
+// that handler writes is still private, and no cookie is written.
+func TestPanicResponseIsPrivate(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	inner := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Session(r.Context())
+		_, _ = s.Get()
+		require.NoError(t, s.Touch())
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		panic("boom")
+	}))
+	recoverer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if recover() != nil {
+				http.Error(w, "oops", http.StatusInternalServerError)
+			}
+		}()
+		inner.ServeHTTP(w, r)
+	})
+	rec := newRecorder()
+	recoverer.ServeHTTP(rec, newRequest(c))
+	assert.Equal(t, 500, rec.Code)
+	assert.Equal(t, "no-store, private", rec.Header().Get("Cache-Control"))
+	assert.Equal(t, "Cookie", rec.Header().Get("Vary"))
+	assert.Empty(t, setCookies(rec))
+}
+
+// Cache-Control and Vary set under another spelling are folded in.
+func TestCachePolicyFoldsSpellings(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	c := signIn(t, m, "alice")
+	rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		w.Header()["cache-control"] = []string{"public, max-age=600, no-store"}
+		w.Header()["vary"] = []string{"Accept-Encoding"}
+		_, _ = s.Get()
+	})
+	h := rec.Result().Header
+	assert.Equal(t, []string{"private, no-store"}, h["Cache-Control"])
+	assert.Equal(t, []string{"Accept-Encoding, Cookie"}, h["Vary"])
+	assert.NotContains(t, h, "cache-control")
+	assert.NotContains(t, h, "vary")
 }
