@@ -871,15 +871,8 @@ func (m *Manager[T]) Inspect(token string) (TokenInfo, error) {
 		return info, err
 	}
 	// The checks of Session.load, in its order.
-	now := cfg.Now().Unix()
-	leeway := int64(cfg.Leeway / time.Second)
-	switch {
-	case env.Iat > now+leeway || env.Abs > now+leeway:
-		return info, errf(ErrNotYetValid, "issued in the future")
-	case now > env.Exp+leeway:
-		return info, errf(ErrExpired, "idle timeout")
-	case now > env.Abs+int64(cfg.AbsoluteTimeout/time.Second)+leeway:
-		return info, errf(ErrExpired, "absolute lifetime")
+	if err := cfg.checkTimes(&env, cfg.Now().Unix()); err != nil {
+		return info, err
 	}
 	var data T
 	if err := json.Unmarshal(env.Data, &data); err != nil {

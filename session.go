@@ -211,6 +211,21 @@ func (cfg Config) normalize() (Config, error) {
 	return cfg, nil
 }
 
+// checkTimes rejects claims issued or signed in beyond the leeway in the
+// future, or past their idle or absolute lifetime, at now (Unix seconds).
+func (cfg *Config) checkTimes(env *envelope, now int64) error {
+	leeway := int64(cfg.Leeway / time.Second)
+	switch {
+	case env.Iat > now+leeway || env.Abs > now+leeway:
+		return errf(ErrNotYetValid, "issued in the future")
+	case now > env.Exp+leeway:
+		return errf(ErrExpired, "idle timeout")
+	case now > env.Abs+int64(cfg.AbsoluteTimeout/time.Second)+leeway:
+		return errf(ErrExpired, "absolute lifetime")
+	}
+	return nil
+}
+
 func validCookieName(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
@@ -380,16 +395,8 @@ func (s *Session[T]) load() {
 		return
 	}
 	now := s.now()
-	leeway := int64(cfg.Leeway / time.Second)
-	switch {
-	case env.Iat > now+leeway || env.Abs > now+leeway:
-		fail(errf(ErrNotYetValid, "issued in the future"))
-		return
-	case now > env.Exp+leeway:
-		fail(errf(ErrExpired, "idle timeout"))
-		return
-	case now > env.Abs+int64(cfg.AbsoluteTimeout/time.Second)+leeway:
-		fail(errf(ErrExpired, "absolute lifetime"))
+	if err := cfg.checkTimes(&env, now); err != nil {
+		fail(err)
 		return
 	}
 	if err := json.Unmarshal(env.Data, &s.data); err != nil {
