@@ -111,6 +111,22 @@ var (
 	ErrInvalidConfig = errors.New("jwesession: invalid config")
 )
 
+// opError is an error of a session operation: its message names the
+// operation once, and it wraps the cause for errors.Is.
+type opError struct {
+	msg string
+	err error
+}
+
+func (e *opError) Error() string { return e.msg }
+func (e *opError) Unwrap() error { return e.err }
+
+// failed returns "jwesession: failed to <op> session: <cause><suffix>",
+// without repeating the cause's own "jwesession:" prefix.
+func failed(op string, err error, suffix string) error {
+	return &opError{msg: "jwesession: failed to " + op + " session: " + strings.TrimPrefix(err.Error(), "jwesession: ") + suffix, err: err}
+}
+
 // errf wraps a sentinel with a detail.
 func errf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
@@ -468,7 +484,7 @@ func (s *Session[T]) mutable(op string) error {
 	s.load()
 	if s.committed {
 		s.m.cfg.Logger.Error("jwesession: session change after the response headers were written was not saved", "op", op, "path", s.req.URL.Path)
-		return fmt.Errorf("jwesession: failed to %s session: %w; change the session before writing the response", op, ErrCommitted)
+		return failed(op, ErrCommitted, "; change the session before writing the response")
 	}
 	return nil
 }
@@ -497,7 +513,7 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 		sid, abs = newID(), now
 	}
 	if err := s.fits(sid, abs, raw, now); err != nil {
-		return fmt.Errorf("jwesession: failed to %s session: %w", op, err)
+		return failed(op, err, "")
 	}
 	if fresh || !s.has {
 		s.sid, s.abs, s.has, s.reissue = sid, abs, true, true
@@ -593,7 +609,7 @@ func (s *Session[T]) Renew() error {
 		return err
 	}
 	if !s.has {
-		return fmt.Errorf("jwesession: failed to renew session: %w", ErrNoSession)
+		return failed("renew", ErrNoSession, "")
 	}
 	s.sid, s.reissue = newID(), true
 	return nil
@@ -608,7 +624,7 @@ func (s *Session[T]) Touch() error {
 		return err
 	}
 	if !s.has {
-		return fmt.Errorf("jwesession: failed to touch session: %w", ErrNoSession)
+		return failed("touch", ErrNoSession, "")
 	}
 	s.reissue = true
 	return nil

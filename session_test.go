@@ -415,3 +415,18 @@ func TestCachePolicyFoldsSpellings(t *testing.T) {
 	assert.NotContains(t, h, "cache-control")
 	assert.NotContains(t, h, "vary")
 }
+
+// Errors of session operations name the operation once and keep their
+// sentinel for errors.Is.
+func TestOperationErrorText(t *testing.T) {
+	m, _ := newTestManager(t, Config{}, nil)
+	serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		err := s.Set(testData{Note: strings.Repeat("n", 2*ChunkSize)})
+		require.ErrorIs(t, err, ErrTooLarge)
+		assert.True(t, strings.HasPrefix(err.Error(), "jwesession: failed to set session: too large: "), err.Error())
+		assert.Equal(t, 1, strings.Count(err.Error(), "jwesession:"), err.Error())
+		err = s.Renew()
+		require.ErrorIs(t, err, ErrNoSession)
+		assert.Equal(t, 1, strings.Count(err.Error(), "jwesession:"), err.Error())
+	})
+}
