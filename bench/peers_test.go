@@ -29,26 +29,15 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/jwesession/jwesession"
+	"github.com/jwesession/jwesession/bench/internal/claims"
 	"golang.org/x/crypto/hkdf"
 )
 
 // benchData and benchValue are the library's own (../bench_test.go): about
 // 250 bytes of claims once enveloped.
-type benchData struct {
-	User   string   `json:"user"`
-	Email  string   `json:"email"`
-	Roles  []string `json:"roles"`
-	Tenant string   `json:"tenant"`
-	Theme  string   `json:"theme"`
-}
+type benchData = claims.Data
 
-var benchValue = benchData{
-	User:   "alice.example",
-	Email:  "alice@example.com",
-	Roles:  []string{"admin", "billing", "support"},
-	Tenant: "tenant-0042",
-	Theme:  "dark",
-}
+var benchValue = claims.Value()
 
 // benchEnvelope is jwesession's token plaintext (the claims around the
 // user's data), as documented in its jwe.go; Data decoded in the same pass.

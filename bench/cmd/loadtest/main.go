@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/jwesession/jwesession"
+	"github.com/jwesession/jwesession/bench/internal/claims"
 )
 
 // Hard limits, whatever the flags say.
@@ -50,21 +51,9 @@ const (
 )
 
 // benchData and benchValue are the comparison benchmarks' claims.
-type benchData struct {
-	User   string   `json:"user"`
-	Email  string   `json:"email"`
-	Roles  []string `json:"roles"`
-	Tenant string   `json:"tenant"`
-	Theme  string   `json:"theme"`
-}
+type benchData = claims.Data
 
-var benchValue = benchData{
-	User:   "alice.example",
-	Email:  "alice@example.com",
-	Roles:  []string{"admin", "billing", "support"},
-	Tenant: "tenant-0042",
-	Theme:  "dark",
-}
+var benchValue = claims.Value()
 
 // config is one load test.
 type config struct {
