@@ -20,9 +20,10 @@ import (
 // (FuzzOpen), the codec next to go-jose (FuzzDifferential, THREATS.md's
 // differential rule), and the whole Cookie header through the middleware
 // (FuzzCookieHeader). Seeds: f.Add below and testdata/fuzz/<FuzzName>/.
-// Each target runs in CI for 10 s:
+// Each target runs in CI for 100000 executions (a count, not a duration:
+// see .ci/run):
 //
-//	go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime 10s .
+//	go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime 100000x .
 
 // fuzzMaxLen is the largest length limit the library ever hands to open.
 const fuzzMaxLen = MaxChunksLimit * ChunkSize

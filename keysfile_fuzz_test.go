@@ -15,9 +15,10 @@ import (
 // and the keys file (FuzzParseKeysFile). No panic; an error never holds
 // the secret-looking parts of the input; an accepted keyring prints no
 // secret and round-trips through the syntax. Seeds: f.Add below and
-// testdata/fuzz/<FuzzName>/. Each runs in CI for 10 s:
+// testdata/fuzz/<FuzzName>/. Each runs in CI for 100000
+// executions (see .ci/run):
 //
-//	go test -run '^$' -fuzz '^FuzzParseKeysFile$' -fuzztime 10s .
+//	go test -run '^$' -fuzz '^FuzzParseKeysFile$' -fuzztime 100000x .
 
 // kfWindow is the length of the pieces of a secret looked for in errors.
 const kfWindow = 12
