@@ -9,14 +9,24 @@
 //
 // and each endpoint's requests/s as a fraction of the plain handler's. Every
 // client sends the same cookie to all three, so only the server's work
-// differs. Server and clients share this process (and the machine's
-// cores), so the figures are a comparison, not a capacity.
+// differs. The load comes from wrk (-client wrk, the default when wrk is on
+// the PATH), a separate process as in production, or from Go clients in
+// this process (-client go), which spend CPU in net/http's client on the
+// same cores as the server. Either way the server and the load generator
+// share the machine, so the figures are a comparison, not a capacity.
 //
-//	go run ./cmd/loadtest [-duration 5s] [-conns 64] [-warmup 500ms] [-max-requests 2000000] [-cpuprofile FILE]
+//	go run ./cmd/loadtest [-client auto|wrk|go] [-rounds 5] [-duration 2s] [-conns 64] [-warmup 1s] [-max-requests 2000000] [-cpuprofile FILE]
+//
+// After a warm-up of each endpoint it measures in rounds: every round drives
+// each endpoint once for -duration, in an order that rotates from round to
+// round, and compares each endpoint's requests/s with the plain handler's in
+// the same round. It reports the medians over the rounds.
 //
 // It listens on 127.0.0.1 only, on a port the system picks, and stops by
-// itself: each endpoint is driven for -duration (at most 2 minutes) or
-// -max-requests requests (at most 10 million), whichever comes first.
+// itself: each phase lasts -duration (at most 2 minutes; whole seconds with
+// wrk) or, with Go clients, -max-requests requests (at most 10 million),
+// whichever comes first, for at most 20 rounds. The server counts every response to the
+// three endpoints that is not a 200 or carries a Set-Cookie as a failure.
 package main
 
 import (
@@ -31,9 +41,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +59,7 @@ const (
 	maxDuration    = 2 * time.Minute
 	maxWarmup      = 30 * time.Second
 	maxConns       = 1024
+	maxRounds      = 20
 	maxRequestsCap = 10_000_000
 )
 
@@ -60,7 +73,10 @@ type config struct {
 	duration    time.Duration // per endpoint, measured
 	warmup      time.Duration // per endpoint, before measuring
 	conns       int           // concurrent clients, each with its own keep-alive connection
-	maxRequests int64         // per endpoint, in the warm-up and again in the measured phase
+	rounds      int           // measured rounds, each driving every endpoint once
+	maxRequests int64         // per endpoint and phase (Go clients only)
+	client      string        // "go", or the path of wrk
+	wrkThreads  int           // wrk's -t
 }
 
 func (c config) validate() error {
@@ -69,10 +85,16 @@ func (c config) validate() error {
 		return fmt.Errorf("-duration must be more than 0 and at most %v", maxDuration)
 	case c.warmup < 0 || c.warmup > maxWarmup:
 		return fmt.Errorf("-warmup must be 0 to %v", maxWarmup)
+	case c.rounds < 1 || c.rounds > maxRounds:
+		return fmt.Errorf("-rounds must be 1 to %d", maxRounds)
 	case c.conns < 1 || c.conns > maxConns:
 		return fmt.Errorf("-conns must be 1 to %d", maxConns)
 	case c.maxRequests < 1 || c.maxRequests > maxRequestsCap:
 		return fmt.Errorf("-max-requests must be 1 to %d", maxRequestsCap)
+	case c.client == "":
+		return errors.New("no client: go, or the path of wrk")
+	case c.client != "go" && (c.wrkThreads < 1 || c.wrkThreads > 64):
+		return errors.New("-wrk-threads must be 1 to 64")
 	}
 	return nil
 }
@@ -88,20 +110,26 @@ var endpoints = []endpoint{
 	{"session read behind the middleware", "/read"},
 }
 
-// result is one endpoint's measurement.
+// result is one endpoint's measurement: one phase, or the medians of
+// several rounds.
 type result struct {
 	endpoint
-	requests int64         // completed in the measured phase
+	ratios   []float64     // requests/s ÷ the plain handler's in the same round, per round
+	ratio    float64       // their median
+	requests int64         // completed in the measured phase(s)
 	errors   int64         // transport errors, non-200, or an unexpected Set-Cookie
 	elapsed  time.Duration // of the measured phase
 	rate     float64       // requests per second
 	p50, p99 time.Duration // client-side latency
-	cpuPerOp time.Duration // process CPU (server + clients) per request, 0 if unknown
+	cpuPerOp time.Duration // CPU (server + clients) per request, 0 if unknown
+	srvPerOp time.Duration // the server's share, 0 if unknown (clients in the server's process)
 }
 
 // newServer returns the handler: the three endpoints and /signin, which
-// hands out the cookie the clients carry.
-func newServer(m *jwesession.Manager[benchData]) http.Handler {
+// hands out the cookie the clients carry. Each response to one of the
+// three endpoints that is not a 200 or carries a Set-Cookie adds one to
+// failed.
+func newServer(m *jwesession.Manager[benchData], failed *atomic.Int64) http.Handler {
 	body := []byte("ok\n")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +161,28 @@ func newServer(m *jwesession.Manager[benchData]) http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/signin" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		sw := statusWriter{ResponseWriter: w, status: http.StatusOK}
+		mux.ServeHTTP(&sw, r)
+		if sw.status != http.StatusOK || len(w.Header()["Set-Cookie"]) != 0 {
+			failed.Add(1)
+		}
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // run starts the server, drives each endpoint in turn, prints the report to
@@ -143,7 +192,7 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 		return nil, err
 	}
 	// A safety net on top of the per-phase bounds.
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(endpoints))*(cfg.duration+cfg.warmup)+time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(endpoints))*(time.Duration(cfg.rounds)*(cfg.duration+time.Second)+cfg.warmup+time.Second)+time.Minute)
 	defer cancel()
 
 	var secret [32]byte
@@ -169,7 +218,8 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: newServer(m), ReadHeaderTimeout: 10 * time.Second}
+	var failed atomic.Int64
+	srv := &http.Server{Handler: newServer(m, &failed), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	defer func() {
@@ -195,21 +245,39 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 		return nil, err
 	}
 
-	fmt.Fprintf(out, "Loopback load test: %d keep-alive connections, %v per endpoint after a %v warm-up, server and clients in one process, GOMAXPROCS %d, %s.\n\n",
-		cfg.conns, cfg.duration, cfg.warmup, runtime.GOMAXPROCS(0), runtime.Version())
-	var results []result
-	for _, ep := range endpoints {
-		if cfg.warmup > 0 {
-			if _, err := drive(ctx, client, base, ep, cookie, cfg.conns, cfg.warmup, cfg.maxRequests); err != nil {
+	duration, warmup := cfg.duration, cfg.warmup
+	load := "Go clients in the server's process"
+	if cfg.client != "go" {
+		duration, warmup = roundSeconds(duration), roundSeconds(warmup)
+		load = fmt.Sprintf("wrk (%d thread(s), a separate process)", min(cfg.wrkThreads, cfg.conns))
+	}
+	fmt.Fprintf(out, "Loopback load test: %d keep-alive connections from %s, %v per endpoint after a %v warm-up, GOMAXPROCS %d, %d CPUs, %s.\n\n",
+		cfg.conns, load, duration, warmup, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version())
+	// Warm every endpoint up, then measure in rounds, each endpoint once
+	// per round in a rotating order, so a slow spell of this shared
+	// machine lands on every endpoint alike; each round's rates are
+	// compared with the same round's plain handler.
+	if warmup > 0 {
+		for _, ep := range endpoints {
+			if _, err := driveWith(ctx, cfg, client, base, ep, cookie, warmup); err != nil {
 				return nil, err
 			}
 		}
-		r, err := drive(ctx, client, base, ep, cookie, cfg.conns, cfg.duration, cfg.maxRequests)
-		if err != nil {
-			return nil, err
-		}
-		results = append(results, r)
 	}
+	rounds := make([][]result, len(endpoints))
+	for round := range cfg.rounds {
+		for j := range endpoints {
+			i := (j + round) % len(endpoints)
+			failed.Store(0)
+			r, err := driveWith(ctx, cfg, client, base, endpoints[i], cookie, duration)
+			if err != nil {
+				return nil, err
+			}
+			r.errors += failed.Load()
+			rounds[i] = append(rounds[i], r)
+		}
+	}
+	results := summarize(rounds)
 	report(out, results)
 	for _, r := range results {
 		if r.errors > 0 {
@@ -238,6 +306,36 @@ func signIn(ctx context.Context, client *http.Client, base, name string) (string
 		}
 	}
 	return "", fmt.Errorf("sign-in: status %d and no %s cookie", res.StatusCode, name)
+}
+
+// roundSeconds rounds a positive d up to whole seconds, as wrk runs.
+func roundSeconds(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return max(time.Second, (d + time.Second - 1).Truncate(time.Second))
+}
+
+// driveWith drives ep for d with the configured client.
+func driveWith(ctx context.Context, cfg config, client *http.Client, base string, ep endpoint, cookie string, d time.Duration) (result, error) {
+	if cfg.client == "go" {
+		return drive(ctx, client, base, ep, cookie, cfg.conns, d, cfg.maxRequests)
+	}
+	cpu0 := cpuTime()
+	st, wrkCPU, err := driveWrk(ctx, cfg.client, base, ep, cookie, cfg.conns, cfg.wrkThreads, d)
+	serverCPU := cpuTime() - cpu0
+	if err != nil {
+		return result{endpoint: ep}, err
+	}
+	r := result{endpoint: ep, requests: st.requests, errors: st.errors, elapsed: st.elapsed, rate: st.rate, p50: st.p50, p99: st.p99}
+	if r.requests == 0 {
+		return r, errors.New(ep.name + ": no request completed")
+	}
+	if serverCPU > 0 {
+		r.cpuPerOp = (serverCPU + wrkCPU) / time.Duration(r.requests)
+		r.srvPerOp = serverCPU / time.Duration(r.requests)
+	}
+	return r, nil
 }
 
 // drive runs conns clients against ep for d or until maxRequests requests
@@ -300,40 +398,112 @@ func drive(ctx context.Context, client *http.Client, base string, ep endpoint, c
 	return r, nil
 }
 
+// summarize turns each endpoint's rounds into one result: requests and
+// errors summed, the other figures the median over the rounds, and the ratio
+// to the plain handler (endpoints[0]) taken round by round.
+func summarize(rounds [][]result) []result {
+	out := make([]result, len(rounds))
+	for i, rs := range rounds {
+		r := result{endpoint: rs[0].endpoint}
+		var rates, p50s, p99s, cpus, srvs []float64
+		for k, x := range rs {
+			r.requests += x.requests
+			r.errors += x.errors
+			r.elapsed += x.elapsed
+			rates = append(rates, x.rate)
+			p50s = append(p50s, float64(x.p50))
+			p99s = append(p99s, float64(x.p99))
+			cpus = append(cpus, float64(x.cpuPerOp))
+			srvs = append(srvs, float64(x.srvPerOp))
+			if plain := rounds[0][k].rate; plain > 0 {
+				r.ratios = append(r.ratios, x.rate/plain)
+			}
+		}
+		r.rate = median(rates)
+		r.p50, r.p99 = time.Duration(median(p50s)), time.Duration(median(p99s))
+		r.cpuPerOp, r.srvPerOp = time.Duration(median(cpus)), time.Duration(median(srvs))
+		r.ratio = median(r.ratios)
+		out[i] = r
+	}
+	return out
+}
+
+// median of v, 0 when empty; v is left as it was.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Sorted(slices.Values(v))
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
 // report prints the results as a markdown table.
 func report(out io.Writer, results []result) {
-	fmt.Fprintln(out, "| endpoint | requests | requests/s | p50 | p99 | CPU per request | requests/s ÷ plain |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(out, "| endpoint | requests | requests/s | p50 | p99 | CPU per request | server's share | requests/s ÷ plain | per round |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, r := range results {
-		ratio := "—"
-		if len(results) > 0 && results[0].rate > 0 {
-			ratio = fmt.Sprintf("%.3f", r.rate/results[0].rate)
+		per := make([]string, len(r.ratios))
+		for k, x := range r.ratios {
+			per[k] = fmt.Sprintf("%.3f", x)
 		}
-		cpu := "—"
-		if r.cpuPerOp > 0 {
-			cpu = fmt.Sprintf("%.1f µs", float64(r.cpuPerOp)/1e3)
-		}
-		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s |\n", r.name, r.requests, r.rate, us(r.p50), us(r.p99), cpu, ratio)
+		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s | %.3f | %s |\n", r.name, r.requests, r.rate, us(r.p50), us(r.p99), cpuUS(r.cpuPerOp), cpuUS(r.srvPerOp), r.ratio, strings.Join(per, " "))
+	}
+	if len(results) > 0 && len(results[0].ratios) > 1 {
+		fmt.Fprintln(out, "\nMedians over the rounds; the ratio is taken round by round against the same round's plain handler.")
 	}
 	for _, r := range results {
 		if r.errors > 0 {
-			fmt.Fprintf(out, "\n%s: %d failed requests (transport error, status other than 200, or a Set-Cookie on a read)\n", r.name, r.errors)
+			fmt.Fprintf(out, "\n%s: %d failed requests (transport or socket error, status other than 200, or a Set-Cookie on a read)\n", r.name, r.errors)
 		}
 	}
+}
+
+// cpuUS prints a CPU time per request, or a dash when unknown.
+func cpuUS(d time.Duration) string {
+	if d <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f µs", float64(d)/1e3)
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
 
 func main() {
 	var cfg config
-	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "how long to drive each endpoint (at most 2m)")
-	flag.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "unmeasured load before each endpoint's measurement (at most 30s)")
+	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "how long to drive each endpoint in each round (at most 2m)")
+	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each endpoint's measurement (at most 30s)")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "measured rounds, each driving every endpoint for -duration (at most 20)")
 	flag.IntVar(&cfg.conns, "conns", 64, "concurrent clients, each on its own keep-alive connection (at most 1024)")
 	flag.Int64Var(&cfg.maxRequests, "max-requests", 2_000_000, "hard cap on the requests sent to each endpoint per phase (at most 10000000)")
+	client := flag.String("client", "auto", "load generator: wrk (a separate process), go (clients in this process), or auto (wrk when it is on the PATH)")
+	flag.IntVar(&cfg.wrkThreads, "wrk-threads", 1, "wrk's threads (-t)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "loadtest: unexpected arguments:", flag.Args())
+		os.Exit(2)
+	}
+	switch *client {
+	case "go":
+		cfg.client = "go"
+	case "wrk", "auto":
+		path, err := exec.LookPath("wrk")
+		switch {
+		case err == nil:
+			cfg.client = path
+		case *client == "auto":
+			fmt.Fprintln(os.Stderr, "loadtest: wrk is not on the PATH (Debian: apt-get install wrk); using Go clients in this process")
+			cfg.client = "go"
+		default:
+			fmt.Fprintln(os.Stderr, "loadtest: -client wrk:", err)
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "loadtest: -client must be auto, wrk or go")
 		os.Exit(2)
 	}
 	if *cpuprofile != "" {

@@ -16,7 +16,7 @@ func TestLoadTest(t *testing.T) {
 		t.Skip("drives a loopback server for a few seconds")
 	}
 	var out bytes.Buffer
-	res, err := run(context.Background(), config{duration: time.Second, warmup: 100 * time.Millisecond, conns: 4, maxRequests: 1_000_000}, &out)
+	res, err := run(context.Background(), config{duration: 500 * time.Millisecond, warmup: 100 * time.Millisecond, conns: 4, maxRequests: 1_000_000, client: "go", rounds: 2}, &out)
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestLoadTest(t *testing.T) {
 func TestRequestCap(t *testing.T) {
 	var out bytes.Buffer
 	start := time.Now()
-	res, err := run(context.Background(), config{duration: time.Minute, conns: 2, maxRequests: 50}, &out)
+	res, err := run(context.Background(), config{duration: time.Minute, conns: 2, maxRequests: 50, client: "go", rounds: 1}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,18 +55,22 @@ func TestRequestCap(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	ok := config{duration: time.Second, conns: 1, maxRequests: 1}
+	ok := config{duration: time.Second, conns: 1, maxRequests: 1, client: "go", rounds: 1}
 	if err := ok.validate(); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []config{
-		{duration: 0, conns: 1, maxRequests: 1},
-		{duration: 3 * time.Minute, conns: 1, maxRequests: 1},
-		{duration: time.Second, conns: 0, maxRequests: 1},
-		{duration: time.Second, conns: 5000, maxRequests: 1},
-		{duration: time.Second, conns: 1, maxRequests: 0},
-		{duration: time.Second, conns: 1, maxRequests: 20_000_000},
-		{duration: time.Second, warmup: time.Hour, conns: 1, maxRequests: 1},
+		{duration: 0, conns: 1, maxRequests: 1, client: "go", rounds: 1},
+		{duration: 3 * time.Minute, conns: 1, maxRequests: 1, client: "go", rounds: 1},
+		{duration: time.Second, conns: 0, maxRequests: 1, client: "go", rounds: 1},
+		{duration: time.Second, conns: 5000, maxRequests: 1, client: "go", rounds: 1},
+		{duration: time.Second, conns: 1, maxRequests: 0, client: "go", rounds: 1},
+		{duration: time.Second, conns: 1, maxRequests: 20_000_000, client: "go", rounds: 1},
+		{duration: time.Second, warmup: time.Hour, conns: 1, maxRequests: 1, client: "go", rounds: 1},
+		{duration: time.Second, conns: 1, maxRequests: 1, client: "go", rounds: 0},
+		{duration: time.Second, conns: 1, maxRequests: 1, client: "go", rounds: 21},
+		{duration: time.Second, conns: 1, maxRequests: 1, client: "", rounds: 1},
+		{duration: time.Second, conns: 1, maxRequests: 1, client: "/usr/bin/wrk", wrkThreads: 0, rounds: 1},
 	} {
 		if _, err := run(context.Background(), c, &bytes.Buffer{}); err == nil {
 			t.Errorf("%+v accepted", c)
