@@ -1,15 +1,16 @@
 // Command loadtest drives a real net/http server on the loopback interface
 // with many concurrent keep-alive clients and reports requests/s and p50/p99
-// latency for three endpoints, in turn:
+// latency for five endpoints:
 //
 //   - a plain handler, no middleware;
 //   - a page behind the jwesession middleware that never touches the session;
-//   - a page behind the middleware that reads the session (every client
-//     carries a valid session cookie).
+//   - a page behind the middleware that reads the session;
+//   - a page that reads a gorilla/sessions CookieStore session;
+//   - a page that reads an scs v2 session (memory store, LoadAndSave);
 //
 // and each endpoint's requests/s as a fraction of the plain handler's. Every
-// client sends the same cookie to all three, so only the server's work
-// differs. The load comes from wrk (-client wrk, the default when wrk is on
+// client carries a valid session cookie of each library and sends the same
+// Cookie header to every endpoint, so only the server's work differs. The load comes from wrk (-client wrk, the default when wrk is on
 // the PATH), a separate process as in production, or from Go clients in
 // this process (-client go), which spend CPU in net/http's client on the
 // same cores as the server. Either way the server and the load generator
@@ -26,13 +27,14 @@
 // itself: each phase lasts -duration (at most 2 minutes; whole seconds with
 // wrk) or, with Go clients, -max-requests requests (at most 10 million),
 // whichever comes first, for at most 20 rounds. The server counts every response to the
-// three endpoints that is not a 200 or carries a Set-Cookie as a failure.
+// measured endpoints that is not a 200 or carries a Set-Cookie as a failure.
 package main
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/gob"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +52,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/sessions"
 	"github.com/jwesession/jwesession"
 	"github.com/jwesession/jwesession/bench/internal/claims"
 )
@@ -108,6 +112,42 @@ var endpoints = []endpoint{
 	{"plain handler", "/plain"},
 	{"untouched page behind the middleware", "/untouched"},
 	{"session read behind the middleware", "/read"},
+	{"gorilla/sessions CookieStore read", "/gorilla"},
+	{"scs v2 read (memory store)", "/scs"},
+}
+
+// gorilla/sessions and scs keep values as interface{} and gob them.
+func init() { gob.Register(benchData{}) }
+
+// Cookie names of the peers (jwesession's is its default).
+const (
+	gorillaCookie = "gorilla-session"
+	scsCookie     = "scs-session"
+)
+
+// peers are the session libraries compared under the same load.
+type peers struct {
+	gorilla *sessions.CookieStore
+	scs     *scs.SessionManager
+}
+
+// newPeers configures gorilla/sessions and scs as their documentation
+// recommends, with fresh random keys.
+func newPeers() (*peers, error) {
+	var hashKey, blockKey [32]byte
+	if _, err := rand.Read(hashKey[:]); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(blockKey[:]); err != nil {
+		return nil, err
+	}
+	g := sessions.NewCookieStore(hashKey[:], blockKey[:])
+	g.Options = &sessions.Options{Path: "/", MaxAge: int((8 * time.Hour) / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	sm := scs.New()
+	sm.Lifetime = 8 * time.Hour
+	sm.Cookie.Name = scsCookie
+	sm.Cookie.Secure = true
+	return &peers{gorilla: g, scs: sm}, nil
 }
 
 // result is one endpoint's measurement: one phase, or the medians of
@@ -125,11 +165,11 @@ type result struct {
 	srvPerOp time.Duration // the server's share, 0 if unknown (clients in the server's process)
 }
 
-// newServer returns the handler: the three endpoints and /signin, which
-// hands out the cookie the clients carry. Each response to one of the
-// three endpoints that is not a 200 or carries a Set-Cookie adds one to
-// failed.
-func newServer(m *jwesession.Manager[benchData], failed *atomic.Int64) http.Handler {
+// newServer returns the handler: the measured endpoints, and /signin,
+// /signin/gorilla and /signin/scs, which hand out the cookies the clients
+// carry. Each response to a measured endpoint that is not a 200 or carries
+// a Set-Cookie adds one to failed.
+func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64) http.Handler {
 	body := []byte("ok\n")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) {
@@ -161,8 +201,44 @@ func newServer(m *jwesession.Manager[benchData], failed *atomic.Int64) http.Hand
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})))
+	mux.HandleFunc("GET /gorilla", func(w http.ResponseWriter, r *http.Request) {
+		s, err := p.gorilla.Get(r, gorillaCookie)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if d, ok := s.Values["data"].(benchData); !ok || d.User != benchValue.User {
+			http.Error(w, "no session", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write(body)
+	})
+	mux.HandleFunc("POST /signin/gorilla", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := p.gorilla.New(r, gorillaCookie)
+		s.Values["data"] = benchValue
+		if err := s.Save(r, w); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.Handle("GET /scs", p.scs.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d, ok := p.scs.Get(r.Context(), "data").(benchData); !ok || d.User != benchValue.User {
+			http.Error(w, "no session", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write(body)
+	})))
+	mux.Handle("POST /signin/scs", p.scs.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := p.scs.RenewToken(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		p.scs.Put(r.Context(), "data", benchValue)
+		w.WriteHeader(http.StatusNoContent)
+	})))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/signin" {
+		if strings.HasPrefix(r.URL.Path, "/signin") {
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -219,7 +295,11 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 		return nil, err
 	}
 	var failed atomic.Int64
-	srv := &http.Server{Handler: newServer(m, &failed), ReadHeaderTimeout: 10 * time.Second}
+	p, err := newPeers()
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: newServer(m, p, &failed), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	defer func() {
@@ -240,10 +320,15 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr} // bounded by ctx
 
-	cookie, err := signIn(ctx, client, base, m.CookieName())
-	if err != nil {
-		return nil, err
+	var cookies []string
+	for _, si := range []struct{ path, name string }{{"/signin", m.CookieName()}, {"/signin/gorilla", gorillaCookie}, {"/signin/scs", scsCookie}} {
+		c, err := signIn(ctx, client, base+si.path, si.name)
+		if err != nil {
+			return nil, err
+		}
+		cookies = append(cookies, c)
 	}
+	cookie := strings.Join(cookies, "; ")
 
 	duration, warmup := cfg.duration, cfg.warmup
 	load := "Go clients in the server's process"
@@ -287,10 +372,10 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	return results, nil
 }
 
-// signIn asks the server for a session and returns the Cookie header that
-// carries it.
-func signIn(ctx context.Context, client *http.Client, base, name string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/signin", nil)
+// signIn asks url for a session and returns the name=value pair of its
+// cookie.
+func signIn(ctx context.Context, client *http.Client, url, name string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, nil)
 	if err != nil {
 		return "", err
 	}
@@ -305,7 +390,7 @@ func signIn(ctx context.Context, client *http.Client, base, name string) (string
 			return c.Name + "=" + c.Value, nil
 		}
 	}
-	return "", fmt.Errorf("sign-in: status %d and no %s cookie", res.StatusCode, name)
+	return "", fmt.Errorf("sign-in at %s: status %d and no %s cookie", url, res.StatusCode, name)
 }
 
 // roundSeconds rounds a positive d up to whole seconds, as wrk runs.

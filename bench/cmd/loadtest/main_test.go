@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// TestLoadTest runs the program briefly with few connections: three
-// endpoints, each with a positive rate and no failed request. No time is
+// TestLoadTest runs the program briefly with few connections and Go
+// clients, two rounds: every endpoint with a positive rate and no failed request. No time is
 // asserted: the machine is shared.
 func TestLoadTest(t *testing.T) {
 	if testing.Short() {
@@ -21,15 +21,15 @@ func TestLoadTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 3 {
-		t.Fatalf("%d results, want 3", len(res))
+	if len(res) != len(endpoints) {
+		t.Fatalf("%d results, want %d", len(res), len(endpoints))
 	}
 	for _, r := range res {
 		if r.rate <= 0 || r.requests <= 0 || r.errors != 0 || r.p50 <= 0 || r.p99 < r.p50 {
 			t.Errorf("%s: %+v", r.name, r)
 		}
 	}
-	for _, want := range []string{"| plain handler |", "| untouched page behind the middleware |", "| session read behind the middleware |", "requests/s ÷ plain"} {
+	for _, want := range []string{"| plain handler |", "| untouched page behind the middleware |", "| session read behind the middleware |", "| gorilla/sessions CookieStore read |", "| scs v2 read (memory store) |", "requests/s ÷ plain"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}

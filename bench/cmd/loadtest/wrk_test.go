@@ -117,8 +117,12 @@ func TestServerCountsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, err := newPeers()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var failed atomic.Int64
-	h := newServer(m, &failed)
+	h := newServer(m, p, &failed)
 	do := func(method, path, cookie string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, "https://127.0.0.1"+path, nil)
 		if cookie != "" {
@@ -128,23 +132,32 @@ func TestServerCountsFailures(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	signin := do("POST", "/signin", "")
-	if signin.Code != http.StatusNoContent || failed.Load() != 0 {
-		t.Fatalf("sign-in: %d, failed %d", signin.Code, failed.Load())
+	var cookies []string
+	for _, path := range []string{"/signin", "/signin/gorilla", "/signin/scs"} {
+		signin := do("POST", path, "")
+		if signin.Code != http.StatusNoContent || failed.Load() != 0 || len(signin.Result().Cookies()) != 1 {
+			t.Fatalf("%s: %d, failed %d, Set-Cookie %q", path, signin.Code, failed.Load(), signin.Header()["Set-Cookie"])
+		}
+		cookies = append(cookies, strings.SplitN(signin.Header().Get("Set-Cookie"), ";", 2)[0])
 	}
-	cookie := strings.SplitN(signin.Header().Get("Set-Cookie"), ";", 2)[0]
-	for _, path := range []string{"/plain", "/untouched", "/read"} {
+	cookie := strings.Join(cookies, "; ")
+	for _, ep := range endpoints {
+		path := ep.path
 		if rec := do("GET", path, cookie); rec.Code != http.StatusOK || failed.Load() != 0 {
 			t.Fatalf("%s with a valid cookie: %d, failed %d", path, rec.Code, failed.Load())
 		}
 	}
-	do("GET", "/read", "") // no session: 401
-	if failed.Load() != 1 {
-		t.Errorf("a 401 counted %d times, want 1", failed.Load())
+	// Without their session, each reading endpoint fails once.
+	for i, path := range []string{"/read", "/gorilla", "/scs"} {
+		do("GET", path, "")
+		if failed.Load() != int64(i+1) {
+			t.Errorf("%s without a session: failed %d in all, want %d", path, failed.Load(), i+1)
+		}
 	}
-	do("GET", "/read", cookie+"x") // a bad cookie: 401 and a deletion
-	if failed.Load() != 2 {
-		t.Errorf("a 401 with a Set-Cookie counted %d in all, want 2", failed.Load())
+	failed.Store(0)
+	do("GET", "/read", cookies[0]+"x") // a bad cookie: 401 and a deletion
+	if failed.Load() != 1 {
+		t.Errorf("a 401 with a Set-Cookie counted %d, want 1", failed.Load())
 	}
 }
 
@@ -169,8 +182,8 @@ func TestLoadTestWrk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 3 {
-		t.Fatalf("%d results, want 3", len(res))
+	if len(res) != len(endpoints) {
+		t.Fatalf("%d results, want %d", len(res), len(endpoints))
 	}
 	for _, r := range res {
 		// maxRequests does not bound wrk: more than one request each.
