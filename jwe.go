@@ -271,13 +271,15 @@ func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, e
 			return nil, err
 		}
 	}
-	var iv [ivLen]byte
-	decodeInto(iv[:], seg[2])
+	// One allocation for the IV, the ciphertext and the tag; the
+	// plaintext overwrites the ciphertext.
 	ctLen := base64.RawURLEncoding.DecodedLen(len(seg[3]))
-	buf := make([]byte, ctLen+tagLen)
-	decodeInto(buf[:ctLen], seg[3])
-	decodeInto(buf[ctLen:], seg[4])
-	pt, err := dk.aead.Open(buf[:0], iv[:], buf, dk.aad)
+	buf := make([]byte, ivLen+ctLen+tagLen)
+	iv, ct := buf[:ivLen], buf[ivLen:]
+	decodeInto(iv, seg[2])
+	decodeInto(ct[:ctLen], seg[3])
+	decodeInto(ct[ctLen:], seg[4])
+	pt, err := dk.aead.Open(ct[:0], iv, ct, dk.aad)
 	if err != nil {
 		return nil, ErrDecrypt
 	}

@@ -1,8 +1,11 @@
 // Command loadtest drives a real net/http server on the loopback interface
 // with many concurrent keep-alive clients and reports requests/s and p50/p99
-// latency for five endpoints:
+// latency for six endpoints:
 //
 //   - a plain handler, no middleware;
+//   - the plain handler setting the two headers jwesession adds to a
+//     response that read a session (Cache-Control: private, no-cache and
+//     Vary: Cookie), to show what they cost on their own;
 //   - a page behind the jwesession middleware that never touches the session;
 //   - a page behind the middleware that reads the session;
 //   - a page that reads a gorilla/sessions CookieStore session;
@@ -110,6 +113,7 @@ type endpoint struct {
 
 var endpoints = []endpoint{
 	{"plain handler", "/plain"},
+	{"plain handler + the two cache headers", "/plain-headers"},
 	{"untouched page behind the middleware", "/untouched"},
 	{"session read behind the middleware", "/read"},
 	{"gorilla/sessions CookieStore read", "/gorilla"},
@@ -173,6 +177,12 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 	body := []byte("ok\n")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(body)
+	})
+	mux.HandleFunc("GET /plain-headers", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "private, no-cache")
+		h.Set("Vary", "Cookie")
 		_, _ = w.Write(body)
 	})
 	mux.Handle("GET /untouched", m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -29,7 +29,7 @@ func TestLoadTest(t *testing.T) {
 			t.Errorf("%s: %+v", r.name, r)
 		}
 	}
-	for _, want := range []string{"| plain handler |", "| untouched page behind the middleware |", "| session read behind the middleware |", "| gorilla/sessions CookieStore read |", "| scs v2 read (memory store) |", "requests/s ÷ plain"} {
+	for _, want := range []string{"| plain handler |", "| plain handler + the two cache headers |", "| untouched page behind the middleware |", "| session read behind the middleware |", "| gorilla/sessions CookieStore read |", "| scs v2 read (memory store) |", "requests/s ÷ plain"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}

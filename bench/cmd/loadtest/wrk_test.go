@@ -147,6 +147,13 @@ func TestServerCountsFailures(t *testing.T) {
 			t.Fatalf("%s with a valid cookie: %d, failed %d", path, rec.Code, failed.Load())
 		}
 	}
+	// The reference row sets what the middleware sets on a read.
+	ref, read := do("GET", "/plain-headers", cookie), do("GET", "/read", cookie)
+	for _, name := range []string{"Cache-Control", "Vary"} {
+		if got, want := ref.Header()[name], read.Header()[name]; len(want) == 0 || strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: /plain-headers sets %q, a session read gets %q", name, got, want)
+		}
+	}
 	// Without their session, each reading endpoint fails once.
 	for i, path := range []string{"/read", "/gorilla", "/scs"} {
 		do("GET", path, "")
