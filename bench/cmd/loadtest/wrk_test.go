@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
@@ -183,22 +181,15 @@ func TestLoadTestWrk(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	var out bytes.Buffer
-	res, err := run(context.Background(), config{duration: time.Second, conns: 4, maxRequests: 1, client: wrk, wrkThreads: 1, rounds: 1}, &out)
-	t.Log("\n" + out.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != len(endpoints) {
-		t.Fatalf("%d results, want %d", len(res), len(endpoints))
-	}
+	res, out := runBriefly(t, config{duration: time.Second, conns: 4, maxRequests: 1, client: wrk, wrkThreads: 1, rounds: 1})
 	for _, r := range res {
-		// maxRequests does not bound wrk: more than one request each.
-		if r.rate <= 0 || r.requests <= 1 || r.errors != 0 || r.p50 <= 0 || r.p99 < r.p50 || r.srvPerOp <= 0 || r.cpuPerOp < r.srvPerOp {
+		// maxRequests does not bound wrk: more than one request each;
+		// the CPU figures are known (server and wrk are apart).
+		if r.requests <= 1 || r.srvPerOp <= 0 || r.cpuPerOp < r.srvPerOp {
 			t.Errorf("%s: %+v", r.name, r)
 		}
 	}
-	if !strings.Contains(out.String(), "from wrk") {
+	if !strings.Contains(out, "from wrk") {
 		t.Error("the report does not say wrk made the load")
 	}
 }
