@@ -1,0 +1,131 @@
+package jwesession
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Config configures a Manager. Every zero value is a safe default.
+type Config struct {
+	// CookieName is the cookie's base name. The default is "session".
+	// Unless DevelopmentCookies is set, the cookie is written as
+	// "__Host-" + CookieName with Secure, so a sibling subdomain cannot
+	// plant one. Keys are derived per base name: a token written for one
+	// name does not open under another.
+	CookieName string
+	// DevelopmentCookies drops Secure and the __Host- prefix, for plain
+	// HTTP on a development machine. Never set it in production: behind a
+	// TLS-terminating proxy the browser sees HTTPS, so Secure stays right.
+	// The default is false.
+	DevelopmentCookies bool
+	// IdleTimeout is how long a session lives without a refresh: the
+	// token's expiry. The default is 30 minutes.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout is how long a sign-in lasts, whatever the refreshes.
+	// The default is 8 hours.
+	AbsoluteTimeout time.Duration
+	// RefreshAfter is the age after which a read re-issues the token with
+	// a new expiry (the sliding refresh), so at most one Set-Cookie per
+	// RefreshAfter. The default is 5 minutes, or half of IdleTimeout when
+	// that is shorter. It must be shorter than IdleTimeout.
+	RefreshAfter time.Duration
+	// Leeway is the clock skew tolerated on issue and expiry times. The
+	// default is 30 seconds.
+	Leeway time.Duration
+	// MaxChunks is how many cookies one session may be split into, 1 to
+	// 10. The default is 1. Proxies cap the Cookie header (nginx: 8 KB per
+	// header line by default), so raise it with care.
+	MaxChunks int
+	// Now is the clock. The default is time.Now.
+	Now func() time.Time
+	// Logger receives the library's messages (never a secret or token):
+	// at Info a keyring replaced (key ids and states); at Warn a change or
+	// first read after the response headers were sent, a key retired
+	// before its safe time, and a key that has sealed 2^28 tokens in this
+	// process (AES-GCM's random-nonce limit is 2^32 per key across the
+	// fleet); at Error a change that was lost and a keys file refused.
+	// Nothing is logged per request at Info or below. The default is
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// normalize returns cfg with defaults filled in, or an error.
+func (cfg Config) normalize() (Config, error) {
+	if cfg.CookieName == "" {
+		cfg.CookieName = "session"
+	}
+	cfg.CookieName = strings.TrimPrefix(strings.TrimPrefix(cfg.CookieName, "__Host-"), "__Secure-")
+	if !validCookieName(cfg.CookieName) || strings.HasPrefix(cfg.CookieName, "__") {
+		return cfg, errf(ErrInvalidConfig, "CookieName must be 1 to 64 of A-Za-z0-9_-, not starting with __ (the library adds the __Host- prefix itself)")
+	}
+	def := func(d *time.Duration, v time.Duration, name string) error {
+		if *d < 0 {
+			return errf(ErrInvalidConfig, "%s is negative", name)
+		}
+		if *d == 0 {
+			*d = v
+		}
+		return nil
+	}
+	errIdle := def(&cfg.IdleTimeout, 30*time.Minute, "IdleTimeout") // first: RefreshAfter's default depends on it
+	if err := errors.Join(
+		errIdle,
+		def(&cfg.AbsoluteTimeout, 8*time.Hour, "AbsoluteTimeout"),
+		def(&cfg.RefreshAfter, min(5*time.Minute, cfg.IdleTimeout/2), "RefreshAfter"),
+		def(&cfg.Leeway, 30*time.Second, "Leeway"),
+	); err != nil {
+		return cfg, err
+	}
+	if cfg.IdleTimeout < time.Second || cfg.AbsoluteTimeout < time.Second || cfg.RefreshAfter < time.Second {
+		return cfg, errf(ErrInvalidConfig, "timeouts are counted in whole seconds: IdleTimeout, AbsoluteTimeout and RefreshAfter must be at least 1s")
+	}
+	if cfg.RefreshAfter >= cfg.IdleTimeout {
+		return cfg, errf(ErrInvalidConfig, "RefreshAfter (%v) must be shorter than IdleTimeout (%v), or sessions expire before they are refreshed", cfg.RefreshAfter, cfg.IdleTimeout)
+	}
+	if cfg.AbsoluteTimeout < cfg.IdleTimeout {
+		return cfg, errf(ErrInvalidConfig, "AbsoluteTimeout (%v) must not be shorter than IdleTimeout (%v)", cfg.AbsoluteTimeout, cfg.IdleTimeout)
+	}
+	if cfg.MaxChunks == 0 {
+		cfg.MaxChunks = 1
+	}
+	if cfg.MaxChunks < 1 || cfg.MaxChunks > MaxChunksLimit {
+		return cfg, errf(ErrInvalidConfig, "MaxChunks must be 1 to %d", MaxChunksLimit)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// checkTimes rejects claims issued or signed in beyond the leeway in the
+// future, or past their idle or absolute lifetime, at now (Unix seconds).
+func (cfg *Config) checkTimes(env *envelope, now int64) error {
+	leeway := int64(cfg.Leeway / time.Second)
+	switch {
+	case env.Iat > now+leeway || env.Abs > now+leeway:
+		return errf(ErrNotYetValid, "issued in the future")
+	case now > env.Exp+leeway:
+		return errf(ErrExpired, "idle timeout")
+	case now > env.Abs+int64(cfg.AbsoluteTimeout/time.Second)+leeway:
+		return errf(ErrExpired, "absolute lifetime")
+	}
+	return nil
+}
+
+func validCookieName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
