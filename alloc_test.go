@@ -75,40 +75,56 @@ func TestEnvelopeForm(t *testing.T) {
 	times := []int64{1, 9, 10, 1_764_000_000, 99_999_999_999, math.MaxInt32 + 1}
 	for _, d := range datas {
 		for _, n := range times {
-			env := envelope{V: 1, Sid: newID(), Iat: n, Exp: n + 1800, Abs: n, Data: json.RawMessage(d)}
-			want, err := json.Marshal(env)
-			require.NoError(t, err)
-			got := appendEnvelope(nil, env.Sid, env.Iat, env.Exp, env.Abs, []byte(d))
-			require.Equal(t, string(want), string(got))
-			require.Equal(t, len(got), envelopeLen(env.Sid, env.Iat, env.Exp, env.Abs, []byte(d)))
-			var back envelope
-			require.NoError(t, parseEnvelope(got, &back))
-			require.Equal(t, env, back)
+			for _, tbs := range []string{"", "AAECAwQFBgcICQoL"} {
+				env := envelope{V: formatVersion, Sid: newID(), Sin: newID(), Org: "2026-11.k_1", Iat: n, Exp: n + 1800, Abs: n, Tbs: tbs, Data: json.RawMessage(d)}
+				want, err := json.Marshal(env)
+				require.NoError(t, err)
+				got := appendEnvelope(nil, &env)
+				require.Equal(t, string(want), string(got))
+				require.Equal(t, len(got), envelopeLen(&env))
+				var back envelope
+				require.NoError(t, parseEnvelope(got, &back))
+				require.Equal(t, env, back)
+			}
 		}
 	}
 }
 
 // parseEnvelope reads the one form and nothing else.
 func TestParseEnvelopeRefusesOtherForms(t *testing.T) {
-	good := `{"v":1,"sid":"abc_-09","iat":100,"exp":200,"abs":100,"data":{"a":1}}`
+	const (
+		pre  = `{"v":2,"sid":"abc_-09","sin":"SIN","org":"k1",`
+		good = pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{"a":1}}`
+	)
 	var env envelope
 	require.NoError(t, parseEnvelope([]byte(good), &env))
+	require.NoError(t, parseEnvelope([]byte(pre+`"iat":100,"exp":200,"abs":100,"tbs":"AAECAwQFBgcICQoL","data":{}}`), &env))
 	for _, bad := range []string{
 		``, `{}`, `null`,
-		`{"v":2,"sid":"abc","iat":100,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1, "sid":"abc","iat":100,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"","iat":100,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"a\"b","iat":100,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"a b","iat":100,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","exp":200,"iat":100,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","iat":0100,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","iat":0,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","iat":-1,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","iat":1e3,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","iat":1234567890123456,"exp":200,"abs":100,"data":{}}`,
-		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100,"data":}`,
-		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100}`,
-		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100,"data":{},"x":1}x`,
+		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100,"data":{}}`, // version 1 is refused
+		`{"v":3,"sid":"abc","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2, "sid":"abc","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"a\"b","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"a b","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"S.N","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","org":"k1","sin":"SIN","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"SIN","org":"","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"SIN","org":"k 1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"SIN","org":"012345678901234567890123456789012","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		pre + `"exp":200,"iat":100,"abs":100,"tbs":"","data":{}}`,
+		pre + `"iat":0100,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		pre + `"iat":0,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		pre + `"iat":-1,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		pre + `"iat":1e3,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		pre + `"iat":1234567890123456,"exp":200,"abs":100,"tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"AAEC","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"AAECAwQFBgcICQo=","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":""}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{},"x":1}x`,
 	} {
 		err := parseEnvelope([]byte(bad), &env)
 		assert.ErrorIs(t, err, ErrMalformed, "%s", bad)
@@ -117,12 +133,11 @@ func TestParseEnvelopeRefusesOtherForms(t *testing.T) {
 	// it is JSON, and a session load fails decoding it.
 	r := deriveRing(mustKeyring(t, "a:primary:"+secretA), "session", nil)
 	for _, pt := range []string{
-		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100,"data":{},"x":1}`,
-		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100,"data":{}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{},"x":1}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{}`,
 	} {
-		tok, err := seal(r.primary, []byte(pt))
-		require.NoError(t, err)
-		_, _, err = r.open(tok, ChunkSize)
+		tok := seal(r.primary, purposeData, []byte(pt))
+		_, _, err := r.open(tok, ChunkSize)
 		assert.ErrorIs(t, err, ErrMalformed, pt)
 		assert.False(t, bytes.Contains([]byte(err.Error()), []byte(tok)))
 	}

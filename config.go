@@ -102,16 +102,42 @@ func (cfg Config) normalize() (Config, error) {
 	return cfg, nil
 }
 
-// checkTimes rejects claims issued or signed in beyond the leeway in the
-// future, or past their idle or absolute lifetime, at now (Unix seconds).
-func (cfg *Config) checkTimes(env *envelope, now int64) error {
-	leeway := int64(cfg.Leeway / time.Second)
+// seconds returns d in whole seconds (token times are whole seconds).
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// leeway returns Leeway in seconds.
+func (cfg *Config) leeway() int64 { return seconds(cfg.Leeway) }
+
+// absoluteEnd returns the end of the absolute lifetime of a sign-in at abs.
+func (cfg *Config) absoluteEnd(abs int64) int64 { return abs + seconds(cfg.AbsoluteTimeout) }
+
+// expiry returns the idle expiry of a token or companion issued at now,
+// capped by the absolute lifetime of a sign-in at abs.
+func (cfg *Config) expiry(now, abs int64) int64 {
+	return min(now+seconds(cfg.IdleTimeout), cfg.absoluteEnd(abs))
+}
+
+// clampExp returns the expiry of a token or companion issued at iat that
+// claims exp, treated as at most iat + IdleTimeout + Leeway: the library
+// never issues more, so a token forged under a leaked key cannot live
+// long, and lowering IdleTimeout in a deploy shortens the sessions in
+// flight instead of signing them out.
+func (cfg *Config) clampExp(iat, exp int64) int64 {
+	return min(exp, iat+seconds(cfg.IdleTimeout)+cfg.leeway())
+}
+
+// checkTimes rejects a session issued at iat for a sign-in at abs whose
+// idle expiry is exp (after clampExp, and the later of the token's and a
+// companion's): issued or signed in beyond the leeway in the future, or
+// past its idle or absolute lifetime, at now (Unix seconds).
+func (cfg *Config) checkTimes(iat, abs, exp, now int64) error {
+	leeway := cfg.leeway()
 	switch {
-	case env.Iat > now+leeway || env.Abs > now+leeway:
+	case iat > now+leeway || abs > now+leeway:
 		return errf(ErrNotYetValid, "issued in the future")
-	case now > env.Exp+leeway:
+	case now > exp+leeway:
 		return errf(ErrExpired, "idle timeout")
-	case now > env.Abs+int64(cfg.AbsoluteTimeout/time.Second)+leeway:
+	case now > cfg.absoluteEnd(abs)+leeway:
 		return errf(ErrExpired, "absolute lifetime")
 	}
 	return nil

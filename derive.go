@@ -9,6 +9,30 @@ import (
 	"golang.org/x/crypto/hkdf"
 )
 
+// purpose is what a derived key seals: every kind of cookie has a key of
+// its own, so a cookie of one kind never opens as another (the
+// token-confusion class of CVE-2023-48309).
+type purpose int
+
+const (
+	purposeData      purpose = iota // the session token: info "A256GCM <base>"
+	purposeCompanion                // the companion (refresh) cookie: info "A256GCM companion <base>"
+	purposeTombstone                // the tombstone (sign-out) cookie: info "A256GCM tombstone <base>"
+	numPurposes
+)
+
+// info returns the HKDF info of purpose p for the cookie base name. Base
+// names hold no spaces, so no two (purpose, base) pairs share an info.
+func (p purpose) info(base string) string {
+	switch p {
+	case purposeCompanion:
+		return "A256GCM companion " + base
+	case purposeTombstone:
+		return "A256GCM tombstone " + base
+	}
+	return "A256GCM " + base
+}
+
 // derivedKey is a key ready for use with one cookie name.
 type derivedKey struct {
 	id     string
@@ -16,8 +40,8 @@ type derivedKey struct {
 	index  int    // position in the keyring, 0 = newest
 	header string // the exact base64url protected-header segment of its tokens
 	aad    []byte // header as bytes: the AES-GCM additional data
-	raw    []byte // the AES-256 key (go-jose's DIRECT key)
-	aead   cipher.AEAD
+	raw    []byte // the AES-256 session-token key (go-jose's DIRECT key)
+	aead   [numPurposes]cipher.AEAD
 	count  *keyCounters
 }
 
@@ -31,18 +55,31 @@ type ring struct {
 	primary  *derivedKey
 }
 
-// deriveKey returns HKDF-SHA256(secret, "jwesession v1", "A256GCM "+base).
-func deriveKey(secret []byte, base string) []byte {
+// deriveKey returns HKDF-SHA256(secret, "jwesession v1", info), 32 bytes.
+func deriveKey(secret []byte, info string) []byte {
 	key := make([]byte, 32)
-	r := hkdf.New(sha256.New, secret, []byte(hkdfSalt), []byte("A256GCM "+base))
+	r := hkdf.New(sha256.New, secret, []byte(hkdfSalt), []byte(info))
 	if _, err := io.ReadFull(r, key); err != nil {
 		panic("jwesession: hkdf: " + err.Error()) // cannot happen for 32 bytes
 	}
 	return key
 }
 
-// deriveRing derives every key of kr for the cookie base name, once.
-// counters are reused by key id from prev, if any.
+// newGCM returns AES-256-GCM for a 32-byte key.
+func newGCM(key []byte) cipher.AEAD {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic("jwesession: " + err.Error()) // cannot happen: 32-byte key
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic("jwesession: " + err.Error()) // cannot happen: standard nonce and tag size
+	}
+	return aead
+}
+
+// deriveRing derives every key of kr for the cookie base name, once, for
+// every purpose. counters are reused by key id from prev, if any.
 func deriveRing(kr *Keyring, base string, prev *ring) *ring {
 	r := &ring{
 		src:      kr,
@@ -50,29 +87,24 @@ func deriveRing(kr *Keyring, base string, prev *ring) *ring {
 		byID:     make(map[string]*derivedKey, len(kr.keys)),
 	}
 	for i, k := range kr.keys {
-		raw := deriveKey(k.Secret.bytes(), base)
-		block, err := aes.NewCipher(raw)
-		if err != nil {
-			panic("jwesession: " + err.Error()) // cannot happen: 32-byte key
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			panic("jwesession: " + err.Error()) // cannot happen: standard nonce and tag size
-		}
-		cnt := &keyCounters{}
-		if prev != nil {
-			if old, ok := prev.byID[k.ID]; ok && string(old.raw) == string(raw) {
-				cnt = old.count
-			}
-		}
 		dk := &derivedKey{
 			id:     k.ID,
 			state:  k.State,
 			index:  i,
 			header: headerSegment(k.ID),
-			raw:    raw,
-			aead:   aead,
-			count:  cnt,
+			count:  &keyCounters{},
+		}
+		for p := range numPurposes {
+			key := deriveKey(k.Secret.bytes(), p.info(base))
+			if p == purposeData {
+				dk.raw = key
+			}
+			dk.aead[p] = newGCM(key)
+		}
+		if prev != nil {
+			if old, ok := prev.byID[k.ID]; ok && string(old.raw) == string(dk.raw) {
+				dk.count = old.count
+			}
 		}
 		dk.aad = []byte(dk.header)
 		r.keys = append(r.keys, dk)
@@ -98,4 +130,11 @@ func (c *managerCore) derive(kr *Keyring) *ring {
 	return r
 }
 
-// swap makes kr the manager's keyring. Unless kr equals the current one,
+// older returns whichever of a and b is older (listed later in the
+// keyring).
+func older(a, b *derivedKey) *derivedKey {
+	if a.index >= b.index {
+		return a
+	}
+	return b
+}

@@ -24,9 +24,11 @@ var (
 	// ErrUnsupported: the token asks for an algorithm, encryption or
 	// compression the library refuses.
 	ErrUnsupported = errors.New("jwesession: unsupported token algorithm")
-	// ErrUnknownKey: the token's kid names no key of the keyring.
+	// ErrUnknownKey: the token's kid, or the key its sign-in was first
+	// sealed under, names no key of the keyring.
 	ErrUnknownKey = errors.New("jwesession: unknown key id")
-	// ErrRetiredKey: the token was sealed under a retired key.
+	// ErrRetiredKey: the token was sealed under a retired key, or its
+	// sign-in was first sealed under one.
 	ErrRetiredKey = errors.New("jwesession: retired key")
 	// ErrDecrypt: the token failed authentication: tampered, or sealed
 	// under another key or for another cookie name.
@@ -36,6 +38,10 @@ var (
 	// ErrNotYetValid: the token's issue time or sign-in time lies in the
 	// future beyond the clock leeway.
 	ErrNotYetValid = errors.New("jwesession: token not yet valid")
+	// ErrSignedOut: the session's sign-in was signed out in this browser
+	// (its tombstone cookie names it): the token is from a request that
+	// was still in flight at sign-out, and only a new sign-in follows.
+	ErrSignedOut = errors.New("jwesession: session signed out")
 	// ErrNoSecret: no secret was configured.
 	ErrNoSecret = errors.New("jwesession: no secret configured")
 	// ErrWeakSecret: the secret is too short or an obvious pattern.

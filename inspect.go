@@ -3,6 +3,7 @@ package jwesession
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -15,31 +16,56 @@ type TokenInfo struct {
 	// KeyState is that key's state in the manager's keyring; 0 when the
 	// keyring has no key of that id.
 	KeyState KeyState
-	// SessionID, IssuedAt, ExpiresAt (idle expiry) and SignedInAt (the
-	// start of the absolute lifetime) are the token's claims; AbsoluteEnd
-	// is SignedInAt plus Config.AbsoluteTimeout. They are set whenever the
-	// token decrypts, also when it is rejected for its key's state or its
-	// times.
-	SessionID                                    string
+	// OriginKeyID is the id of the key the token's sign-in was first
+	// sealed under, as the token claims it; the sign-in ends when that
+	// key is retired.
+	OriginKeyID string
+	// SessionID, SignInID, IssuedAt, ExpiresAt (the token's own idle
+	// expiry) and SignedInAt (the start of the absolute lifetime) are the
+	// token's claims; AbsoluteEnd is SignedInAt plus
+	// Config.AbsoluteTimeout. They are set whenever the token decrypts,
+	// also when it is rejected for its key's state or its times.
+	SessionID, SignInID                          string
 	IssuedAt, ExpiresAt, SignedInAt, AbsoluteEnd time.Time
+	// IdleExpiry is the session's idle expiry: the later of the token's
+	// and a matching companion's (InspectCookies), never past
+	// AbsoluteEnd; set when the session is accepted.
+	IdleExpiry time.Time
 	// Data is the session data as the token holds it: JSON.
 	Data json.RawMessage
-	// Rekey reports that a read would re-seal the token under the primary
-	// (it is under a decrypt-only key older than the primary).
-	Rekey bool
 }
 
 // Inspect opens a session token (a cookie's value; chunks joined) as the
 // manager's middleware would at this moment, and returns what it holds and
-// the error a request carrying it would get (ErrRetiredKey, ErrExpired,
-// ErrDecrypt, …, matched with errors.Is), or nil. It is the tool behind
-// `jwesession inspect`, for answering "whose session is this cookie?";
-// most applications will not need it.
+// the error a request carrying it alone would get (ErrRetiredKey,
+// ErrExpired, ErrDecrypt, …, matched with errors.Is), or nil. It is the
+// tool behind `jwesession inspect`, for answering "whose session is this
+// cookie?"; most applications will not need it. InspectCookies does the
+// same for a whole Cookie header, companion and tombstone included.
 //
 // Inspect changes nothing and counts nothing in Stats. Unlike a request, it
 // also decrypts a token under a retired key, so TokenInfo shows whose
 // session a retired token held (the error is still ErrRetiredKey).
 func (m *Manager[T]) Inspect(token string) (TokenInfo, error) {
+	return m.inspect(token, &carried{})
+}
+
+// InspectCookies is Inspect for the value of a Cookie request header: it
+// reads the session's cookies from it as a request would (chunks joined,
+// the companion and the tombstone applied).
+func (m *Manager[T]) InspectCookies(header string) (TokenInfo, error) {
+	ck := scanCookies(http.Header{"Cookie": {header}}, &m.core.names, m.core.cfg.MaxChunks)
+	if !ck.any() {
+		return TokenInfo{}, errf(ErrMalformed, "the header holds no %s cookie", m.core.names.data)
+	}
+	tok, err := ck.token()
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	return m.inspect(tok, &ck)
+}
+
+func (m *Manager[T]) inspect(token string, ck *carried) (TokenInfo, error) {
 	c := m.core
 	cfg := &c.cfg
 	r := c.ring.Load()
@@ -50,34 +76,27 @@ func (m *Manager[T]) Inspect(token string) (TokenInfo, error) {
 	if dk, ok := r.byID[info.KeyID]; ok {
 		info.KeyState = dk.state
 	}
-	maxLen := cfg.MaxChunks * ChunkSize
-	var env envelope
 	// Copies of the ring with counters of their own: the request's view,
 	// and one that opens retired keys too, for their claims.
-	dk, err := r.detached(false).openInto(token, maxLen, &env)
-	if errors.Is(err, ErrRetiredKey) {
-		if _, err2 := r.detached(true).openInto(token, maxLen, &env); err2 != nil {
-			return info, err
-		}
-	} else if err != nil {
-		return info, err
+	var o opened
+	err := c.openSession(r.detached(false), token, ck, cfg.Now().Unix(), &o)
+	if o.env.V == 0 && errors.Is(err, ErrRetiredKey) {
+		_, _ = r.detached(true).openInto(token, cfg.MaxChunks*ChunkSize, &o.env)
 	}
-	info.SessionID = env.Sid
-	info.IssuedAt, info.ExpiresAt, info.SignedInAt = time.Unix(env.Iat, 0), time.Unix(env.Exp, 0), time.Unix(env.Abs, 0)
-	info.AbsoluteEnd = info.SignedInAt.Add(cfg.AbsoluteTimeout)
-	info.Data = append(json.RawMessage(nil), env.Data...)
+	if env := &o.env; env.V != 0 {
+		info.OriginKeyID, info.SessionID, info.SignInID = env.Org, env.Sid, env.Sin
+		info.IssuedAt, info.ExpiresAt, info.SignedInAt = time.Unix(env.Iat, 0), time.Unix(env.Exp, 0), time.Unix(env.Abs, 0)
+		info.AbsoluteEnd = time.Unix(cfg.absoluteEnd(env.Abs), 0)
+		info.Data = append(json.RawMessage(nil), env.Data...)
+	}
 	if err != nil {
 		return info, err
 	}
-	// The checks of Session.load, in its order.
-	if err := cfg.checkTimes(&env, cfg.Now().Unix()); err != nil {
-		return info, err
-	}
+	info.IdleExpiry = time.Unix(o.exp, 0)
 	var data T
-	if err := json.Unmarshal(env.Data, &data); err != nil {
+	if err := json.Unmarshal(o.env.Data, &data); err != nil {
 		return info, errf(ErrMalformed, "failed to decode session data into %T", data)
 	}
-	info.Rekey = dk.state == DecryptOnly && dk.index > r.primary.index
 	return info, nil
 }
 

@@ -16,22 +16,38 @@ import (
 // exactly the protected header {"alg":"dir","enc":"A256GCM","kid":KID}, an
 // empty encrypted-key segment, a 12-byte IV and a 16-byte tag, every segment
 // in canonical unpadded base64url. The plaintext is the claims envelope.
+// The companion (refresh) and tombstone (sign-out) cookies use the same
+// form under keys derived for their own purpose (see derive.go), so a
+// cookie of one kind never opens as another.
+//
+// # Format versions
+//
+// The envelope starts with its format version. A rolling deploy must never
+// make old instances reject what new ones wrote, so a format change ships
+// in two releases: the first reads version N and N+1 and still writes N;
+// once every instance runs it, the second writes N+1. This version of the
+// library reads and writes version 2 (version 1, without sign-in id and
+// origin key, was never released and is refused).
 const (
-	formatVersion = 1
+	formatVersion = 2
 	ivLen         = 12
 	tagLen        = 16
 	ivSegLen      = 16 // base64url length of 12 bytes
 	tagSegLen     = 22 // base64url length of 16 bytes
+	maxIDLen      = 64 // longest session or sign-in id read
 )
 
 // envelope is the token's plaintext: the claims around the user's data.
 // Times are Unix seconds.
 type envelope struct {
-	V    int             `json:"v"`    // format version, 1
+	V    int             `json:"v"`    // format version, 2
 	Sid  string          `json:"sid"`  // session id; Renew replaces it
+	Sin  string          `json:"sin"`  // sign-in id: fixed at sign-in, kept by Renew and every rewrite
+	Org  string          `json:"org"`  // origin: id of the key the sign-in was first sealed under (the older of claimed and opener on rewrites)
 	Iat  int64           `json:"iat"`  // issue time of this token
 	Exp  int64           `json:"exp"`  // expiry: idle timeout after iat, capped by the absolute lifetime
 	Abs  int64           `json:"abs"`  // absolute start: the sign-in time, which no refresh moves
+	Tbs  string          `json:"tbs"`  // IV segment of the tombstone checked when this token was written, or ""
 	Data json.RawMessage `json:"data"` // the user's data, JSON
 }
 
@@ -51,28 +67,30 @@ func tokenLen(headerLen, n int) int {
 	return headerLen + 2 + ivSegLen + 1 + base64.RawURLEncoding.EncodedLen(n) + 1 + tagSegLen
 }
 
-// seal encrypts plaintext under dk and returns the compact token. It is
-// the convenience form of writeToken, for tests and tools.
-func seal(dk *derivedKey, plaintext []byte) (string, error) {
+// seal encrypts plaintext under dk's key for purpose p and returns the
+// compact token. It is the convenience form of writeToken, for tests and
+// tools.
+func seal(dk *derivedKey, p purpose, plaintext []byte) string {
 	buf := make([]byte, len(plaintext), len(plaintext)+tagLen)
 	copy(buf, plaintext)
 	var b strings.Builder
 	b.Grow(tokenLen(len(dk.header), len(plaintext)))
-	dk.writeToken(&b, buf)
-	return b.String(), nil
+	dk.writeToken(&b, p, buf)
+	return b.String()
 }
 
 // writeToken seals the plaintext in buf (which must have tagLen bytes of
-// spare capacity; it is overwritten) under dk with a fresh random IV, and
-// writes the compact token to b: the key's precomputed header segment, an
-// empty encrypted key, the IV, the ciphertext and the tag. go-jose parses
-// exactly this form (see the tests); building it here spares every sign-in
-// go-jose's generic JOSE object model. Grow b by tokenLen first, and the
-// token costs no allocation of its own.
-func (dk *derivedKey) writeToken(b *strings.Builder, buf []byte) {
+// spare capacity; it is overwritten) under dk's key for purpose p with a
+// fresh random IV, and writes the compact token to b: the key's
+// precomputed header segment, an empty encrypted key, the IV, the
+// ciphertext and the tag. go-jose parses exactly this form (see the
+// tests); building it here spares every sign-in go-jose's generic JOSE
+// object model. Grow b by tokenLen first, and the token costs no
+// allocation of its own.
+func (dk *derivedKey) writeToken(b *strings.Builder, p purpose, buf []byte) {
 	var iv [ivLen]byte
 	_, _ = rand.Read(iv[:]) // crypto/rand.Read never fails (Go 1.24+)
-	sealed := dk.aead.Seal(buf[:0], iv[:], buf, dk.aad)
+	sealed := dk.aead[p].Seal(buf[:0], iv[:], buf, dk.aad)
 	b.WriteString(dk.header)
 	b.WriteString("..")
 	writeB64(b, iv[:])
@@ -238,50 +256,14 @@ func (r *ring) open(token string, maxLen int) (*derivedKey, *envelope, error) {
 	return dk, env, nil
 }
 
-// openInto checks token against the exact form the library produces, finds
-// its key by the protected-header segment (one map lookup, no trial
-// decryption, no header parsing for the library's own tokens), opens it
-// with the key's AES-GCM (built once per keyring) and parses the claims
+// openInto opens a session token (see openSealed) and parses its claims
 // into env, whose Data then points into the token's single decode buffer.
-// Anything that fails a check is rejected, never handed to a more lenient
-// parser; go-jose is the reference these checks are tested against.
+// A token under a retired key is authenticated first and then refused
+// with ErrRetiredKey.
 func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, error) {
-	if len(token) > maxLen {
-		return nil, fmt.Errorf("%w: the token has %d bytes, the limit is %d", ErrTooLarge, len(token), maxLen)
-	}
-	seg, err := segments(token)
+	dk, pt, err := r.openSealed(token, maxLen, purposeData)
 	if err != nil {
 		return nil, err
-	}
-	dk, ok := r.byHeader[seg[0]]
-	if !ok {
-		return nil, classifyHeader(r, seg[0])
-	}
-	if seg[1] != "" {
-		return nil, fmt.Errorf("%w: the encrypted-key segment must be empty", ErrMalformed)
-	}
-	if len(seg[2]) != ivSegLen {
-		return nil, fmt.Errorf("%w: the IV must be %d bytes", ErrMalformed, ivLen)
-	}
-	if len(seg[4]) != tagSegLen {
-		return nil, fmt.Errorf("%w: the tag must be %d bytes", ErrMalformed, tagLen)
-	}
-	for _, s := range seg[2:] {
-		if err := checkSegment(s); err != nil {
-			return nil, err
-		}
-	}
-	// One allocation for the IV, the ciphertext and the tag; the
-	// plaintext overwrites the ciphertext.
-	ctLen := base64.RawURLEncoding.DecodedLen(len(seg[3]))
-	buf := make([]byte, ivLen+ctLen+tagLen)
-	iv, ct := buf[:ivLen], buf[ivLen:]
-	decodeInto(iv, seg[2])
-	decodeInto(ct[:ctLen], seg[3])
-	decodeInto(ct[ctLen:], seg[4])
-	pt, err := dk.aead.Open(ct[:0], iv, ct, dk.aad)
-	if err != nil {
-		return nil, ErrDecrypt
 	}
 	if dk.state == Retired {
 		// Authentic, so counted: evidence that a real client still holds a
@@ -296,41 +278,109 @@ func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, e
 	return dk, nil
 }
 
+// openSealed checks token against the exact form the library produces,
+// finds its key by the protected-header segment (one map lookup, no trial
+// decryption, no header parsing for the library's own tokens), and opens
+// it with that key's AES-GCM for purpose p (built once per keyring). It
+// returns the key and the plaintext, whatever the key's state. Anything
+// that fails a check is rejected, never handed to a more lenient parser;
+// go-jose is the reference these checks are tested against.
+func (r *ring) openSealed(token string, maxLen int, p purpose) (*derivedKey, []byte, error) {
+	if len(token) > maxLen {
+		return nil, nil, fmt.Errorf("%w: the token has %d bytes, the limit is %d", ErrTooLarge, len(token), maxLen)
+	}
+	seg, err := segments(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	dk, ok := r.byHeader[seg[0]]
+	if !ok {
+		return nil, nil, classifyHeader(r, seg[0])
+	}
+	if seg[1] != "" {
+		return nil, nil, fmt.Errorf("%w: the encrypted-key segment must be empty", ErrMalformed)
+	}
+	if len(seg[2]) != ivSegLen {
+		return nil, nil, fmt.Errorf("%w: the IV must be %d bytes", ErrMalformed, ivLen)
+	}
+	if len(seg[4]) != tagSegLen {
+		return nil, nil, fmt.Errorf("%w: the tag must be %d bytes", ErrMalformed, tagLen)
+	}
+	for _, s := range seg[2:] {
+		if err := checkSegment(s); err != nil {
+			return nil, nil, err
+		}
+	}
+	// One allocation for the IV, the ciphertext and the tag; the
+	// plaintext overwrites the ciphertext.
+	ctLen := base64.RawURLEncoding.DecodedLen(len(seg[3]))
+	buf := make([]byte, ivLen+ctLen+tagLen)
+	iv, ct := buf[:ivLen], buf[ivLen:]
+	decodeInto(iv, seg[2])
+	decodeInto(ct[:ctLen], seg[3])
+	decodeInto(ct[ctLen:], seg[4])
+	pt, err := dk.aead[p].Open(ct[:0], iv, ct, dk.aad)
+	if err != nil {
+		return nil, nil, ErrDecrypt
+	}
+	return dk, pt, nil
+}
+
+// ivSegment returns the IV segment of a token in the library's form, or ""
+// (it identifies one seal: IVs are random and never reused).
+func ivSegment(token string) string {
+	seg, err := segments(token)
+	if err != nil || len(seg[2]) != ivSegLen {
+		return ""
+	}
+	return seg[2]
+}
+
 // The claims are written in exactly one form (appendEnvelope's), the form
 // encoding/json gives the envelope struct:
 //
-//	{"v":1,"sid":"…","iat":N,"exp":N,"abs":N,"data":…}
+//	{"v":2,"sid":"…","sin":"…","org":"…","iat":N,"exp":N,"abs":N,"tbs":"…","data":…}
 //
 // parseEnvelope reads that form and nothing else (tokens are authenticated,
 // so any other form was not made by this library).
 const (
-	envV    = `{"v":1,"sid":"`
+	envV    = `{"v":2,"sid":"`
+	envSin  = `","sin":"`
+	envOrg  = `","org":"`
 	envIat  = `","iat":`
 	envExp  = `,"exp":`
 	envAbs  = `,"abs":`
-	envData = `,"data":`
+	envTbs  = `,"tbs":"`
+	envData = `","data":`
 )
 
-// appendEnvelope appends the claims to dst in their one form. data must be
-// compact JSON (json.Marshal's output).
-func appendEnvelope(dst []byte, sid string, iat, exp, abs int64, data []byte) []byte {
+// appendEnvelope appends the claims to dst in their one form. env.Data
+// must be compact JSON (json.Marshal's output); env.V is not read.
+func appendEnvelope(dst []byte, env *envelope) []byte {
 	dst = append(dst, envV...)
-	dst = append(dst, sid...)
+	dst = append(dst, env.Sid...)
+	dst = append(dst, envSin...)
+	dst = append(dst, env.Sin...)
+	dst = append(dst, envOrg...)
+	dst = append(dst, env.Org...)
 	dst = append(dst, envIat...)
-	dst = strconv.AppendInt(dst, iat, 10)
+	dst = strconv.AppendInt(dst, env.Iat, 10)
 	dst = append(dst, envExp...)
-	dst = strconv.AppendInt(dst, exp, 10)
+	dst = strconv.AppendInt(dst, env.Exp, 10)
 	dst = append(dst, envAbs...)
-	dst = strconv.AppendInt(dst, abs, 10)
+	dst = strconv.AppendInt(dst, env.Abs, 10)
+	dst = append(dst, envTbs...)
+	dst = append(dst, env.Tbs...)
 	dst = append(dst, envData...)
-	dst = append(dst, data...)
+	dst = append(dst, env.Data...)
 	return append(dst, '}')
 }
 
-// envelopeLen returns len(appendEnvelope(nil, sid, iat, exp, abs, data)).
-func envelopeLen(sid string, iat, exp, abs int64, data []byte) int {
-	return len(envV) + len(sid) + len(envIat) + decimalLen(iat) + len(envExp) + decimalLen(exp) +
-		len(envAbs) + decimalLen(abs) + len(envData) + len(data) + 1
+// envelopeLen returns len(appendEnvelope(nil, env)).
+func envelopeLen(env *envelope) int {
+	return len(envV) + len(env.Sid) + len(envSin) + len(env.Sin) + len(envOrg) + len(env.Org) +
+		len(envIat) + decimalLen(env.Iat) + len(envExp) + decimalLen(env.Exp) + len(envAbs) + decimalLen(env.Abs) +
+		len(envTbs) + len(env.Tbs) + len(envData) + len(env.Data) + 1
 }
 
 // decimalLen returns the length of n in decimal.
@@ -356,12 +406,22 @@ func parseEnvelope(pt []byte, env *envelope) error {
 	if !ok {
 		return bad("format version")
 	}
-	i := bytes.IndexByte(rest, '"')
-	if i < 1 || i > 64 || !isB64URL(string(rest[:i])) {
+	var sid, sin, org, tbs []byte
+	if sid, rest, ok = cutID(rest, 1, maxIDLen); !ok {
 		return bad("session id")
 	}
-	sid := rest[:i]
-	rest = rest[i:]
+	if rest, ok = bytes.CutPrefix(rest, []byte(envSin)); !ok {
+		return bad("field order")
+	}
+	if sin, rest, ok = cutID(rest, 1, maxIDLen); !ok {
+		return bad("sign-in id")
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(envOrg)); !ok {
+		return bad("field order")
+	}
+	if org, rest, ok = cutString(rest); !ok || !validKeyID(string(org)) {
+		return bad("origin key")
+	}
 	var times [3]int64
 	for k, field := range [...]string{envIat, envExp, envAbs} {
 		if rest, ok = bytes.CutPrefix(rest, []byte(field)); !ok {
@@ -373,11 +433,39 @@ func parseEnvelope(pt []byte, env *envelope) error {
 		}
 		times[k], rest = n, rest[used:]
 	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(envTbs)); !ok {
+		return bad("field order")
+	}
+	if tbs, rest, ok = cutID(rest, 0, ivSegLen); !ok || (len(tbs) != 0 && len(tbs) != ivSegLen) {
+		return bad("tombstone seen")
+	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(envData)); !ok || len(rest) < 2 || rest[len(rest)-1] != '}' {
 		return bad("data")
 	}
-	*env = envelope{V: formatVersion, Sid: string(sid), Iat: times[0], Exp: times[1], Abs: times[2], Data: rest[:len(rest)-1]}
+	*env = envelope{
+		V: formatVersion, Sid: string(sid), Sin: string(sin), Org: string(org),
+		Iat: times[0], Exp: times[1], Abs: times[2], Tbs: string(tbs), Data: rest[:len(rest)-1],
+	}
 	return nil
+}
+
+// cutString returns the bytes of b before the first '"', and what follows
+// that quote.
+func cutString(b []byte) (val, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '"')
+	if i < 0 {
+		return nil, b, false
+	}
+	return b[:i], b[i:], true
+}
+
+// cutID is cutString for a base64url id of minLen to maxLen characters.
+func cutID(b []byte, minLen, maxLen int) (val, rest []byte, ok bool) {
+	val, rest, ok = cutString(b)
+	if !ok || len(val) < minLen || len(val) > maxLen || !isB64URL(string(val)) {
+		return nil, b, false
+	}
+	return val, rest, true
 }
 
 // parseTime reads a positive decimal integer of at most 15 digits without a

@@ -396,7 +396,7 @@ func TestBadTokens(t *testing.T) {
 			m, clk := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA, "b:decrypt-only:"+secretB))
 			p := jweSeal(t, keyB, jweHeader("a"), jweClaims(t, clk.Now(), nil))
 			// Key B would open it: only the lookup by kid stands in the way.
-			aead := jweRing(mustKeyring(t, "b:primary:"+secretB)).primary.aead
+			aead := jweRing(mustKeyring(t, "b:primary:"+secretB)).primary.aead[purposeData]
 			ct, err := base64.RawURLEncoding.DecodeString(p.ct)
 			require.NoError(t, err)
 			tag, err := base64.RawURLEncoding.DecodeString(p.tag)
@@ -961,8 +961,7 @@ func TestVectorsSealRoundTrip(t *testing.T) {
 	for _, v := range jweVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {
 			_, r := jweVectorRing(t, v)
-			tok, err := seal(r.primary, []byte(v.Plaintext))
-			require.NoError(t, err)
+			tok := seal(r.primary, purposeData, []byte(v.Plaintext))
 			p := jweSplit(t, tok)
 			assert.Equal(t, jweSplit(t, v.Token).h, p.h, "same protected header as the vector")
 			assert.Empty(t, p.ek)
@@ -985,7 +984,7 @@ func TestVectorsSealRoundTrip(t *testing.T) {
 
 			// And with the vector's own IV, the library's AEAD gives the
 			// vector's token exactly.
-			out := r.primary.aead.Seal(nil, mustHex(t, v.IVHex), []byte(v.Plaintext), []byte(p.h))
+			out := r.primary.aead[purposeData].Seal(nil, mustHex(t, v.IVHex), []byte(v.Plaintext), []byte(p.h))
 			k := len(out) - tagLen
 			assert.Equal(t, v.Token, p.h+".."+jweB64(mustHex(t, v.IVHex))+"."+jweB64(out[:k])+"."+jweB64(out[k:]))
 		})

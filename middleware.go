@@ -156,12 +156,8 @@ func applyCachePolicy(h http.Header, wrote bool, ph *policyHeaders) {
 		case k != "Vary" && strings.EqualFold(k, "Vary"):
 			h["Vary"] = append(h["Vary"], v...)
 			delete(h, k)
-		default:
-			for _, name := range [...]string{"Expires", "Surrogate-Control", "CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires"} {
-				if strings.EqualFold(k, name) {
-					delete(h, k)
-				}
-			}
+		case outranksCacheControl(k):
+			delete(h, k)
 		}
 	}
 	switch {
@@ -181,6 +177,25 @@ func applyCachePolicy(h http.Header, wrote bool, ph *policyHeaders) {
 		}
 		h["Vary"] = ph.vary[:1:1]
 	}
+}
+
+// outranksCacheControl reports whether the header named k (any spelling)
+// makes a response cacheable on its own or outranks Cache-Control at the
+// CDNs and proxies that read it: Expires, Surrogate-Control, Edge-Control,
+// X-Accel-Expires, and every *-CDN-Cache-Control (RFC 9213's
+// CDN-Cache-Control and each vendor's: Cloudflare-, Vercel-, Netlify-, …).
+func outranksCacheControl(k string) bool {
+	const cdn = "CDN-Cache-Control"
+	if len(k) >= len(cdn) && strings.EqualFold(k[len(k)-len(cdn):], cdn) &&
+		(len(k) == len(cdn) || k[len(k)-len(cdn)-1] == '-') {
+		return true
+	}
+	for _, name := range [...]string{"Expires", "Surrogate-Control", "Edge-Control", "X-Accel-Expires"} {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasDirective reports whether a comma-separated header (one or several

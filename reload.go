@@ -10,6 +10,21 @@ import (
 	"time"
 )
 
+// SetKeyring replaces the keyring atomically. Requests in flight finish on
+// the keyring they started with; the next request uses kr. Keys are derived
+// here, once; a key kept from the current keyring (same id and secret)
+// keeps its counters. A keyring that differs from the current one is
+// logged at Info (key ids and states); retiring a key before the time
+// SafeToRetireAt gave for it, at Warn. ReloadKeysFile and WatchKeysFile
+// replace the keyring the same way, from a keys file.
+func (m *Manager[T]) SetKeyring(kr *Keyring) error {
+	if kr == nil || len(kr.keys) == 0 {
+		return fmt.Errorf("%w: failed to replace keyring: it is empty", ErrInvalidKeyring)
+	}
+	m.core.swap(kr)
+	return nil
+}
+
 // it logs the change at Info (key ids and states, never secrets), with
 // attrs, and warns about a key retired before its safe time.
 func (c *managerCore) swap(kr *Keyring, attrs ...any) {

@@ -796,7 +796,7 @@ func TestRekeyOlderDecryptOnly(t *testing.T) {
 	assert.Empty(t, setCookies(res2.Rec))
 
 	a, b := rotStats(t, m, "a"), rotStats(t, m, "b")
-	assert.Equal(t, KeyStats{ID: "a", State: DecryptOnly, Sealed: 1, Opened: 1, Rekeyed: 1}, a)
+	assert.Equal(t, KeyStats{ID: "a", State: DecryptOnly, Sealed: 1, Opened: 1, Rewritten: 0}, a)
 	assert.Equal(t, KeyStats{ID: "b", State: Primary, Sealed: 1, Opened: 1}, b)
 }
 
@@ -819,7 +819,7 @@ func TestRekeyWhenRefreshDue(t *testing.T) {
 	assert.Equal(t, now, after.Iat, "the refresh rules apply: new iat")
 	assert.Equal(t, now+1800, after.Exp, "the refresh rules apply: new exp")
 	assert.Equal(t, 1800, ck.MaxAge)
-	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rekeyed)
+	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rewritten)
 
 	res2 := read(t, m, cookieHeader(c, res.Rec))
 	require.NoError(t, res2.Err)
@@ -1113,7 +1113,7 @@ func TestFleetRotationSequence(t *testing.T) {
 	live = append(live, &sess{"u2", signIn(t, m, "u2")})
 	readAll(t, "b")
 	readAll(t, "b")
-	assert.Equal(t, uint64(2), rotStats(t, m, "a").Rekeyed, "u0 and u1 re-keyed once each")
+	assert.Equal(t, uint64(2), rotStats(t, m, "a").Rewritten, "u0 and u1 re-keyed once each")
 
 	// 3. Retire a. Re-keyed and new sessions stay; the lagging token is
 	// rejected with its own error.
@@ -1153,7 +1153,7 @@ func TestCountersAcrossReload(t *testing.T) {
 	assert.Equal(t, KeyStats{ID: "b", State: Primary}, rotStats(t, m, "b"))
 	read(t, m, c) // re-keyed to b
 	assert.Equal(t, uint64(2), rotStats(t, m, "a").Opened)
-	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rekeyed)
+	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rewritten)
 	assert.Equal(t, uint64(1), rotStats(t, m, "b").Sealed)
 
 	// Same id, new secret: a different key, its counters start at zero;

@@ -21,11 +21,11 @@ type ctxKey struct{ _ byte }
 
 // managerCore is the part of a Manager that does not depend on T.
 type managerCore struct {
-	cfg  Config
-	name string // the cookie name as written, with its prefix
-	key  *ctxKey
-	ring atomic.Pointer[ring]
-	mu   sync.Mutex // serialises SetKeyring
+	cfg   Config
+	names cookieNames
+	key   *ctxKey
+	ring  atomic.Pointer[ring]
+	mu    sync.Mutex // serialises SetKeyring
 
 	// sealWarnAt is the per-process seal count under one key at which the
 	// manager warns (sealWarnDefault; tests lower it).
@@ -49,50 +49,16 @@ func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 		return nil, fmt.Errorf("%w: failed to create manager: no keyring; build one with KeyringFromEnv or NewKeyring", ErrNoSecret)
 	}
 	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault}
-	c.name = cfg.CookieName
-	if !cfg.DevelopmentCookies {
-		c.name = "__Host-" + cfg.CookieName
-	}
+	c.names = newCookieNames(cfg.CookieName, cfg.DevelopmentCookies)
 	c.ring.Store(c.derive(kr))
 	return &Manager[T]{core: c}, nil
 }
 
 // CookieName returns the cookie name as written (with its prefix).
-func (m *Manager[T]) CookieName() string { return m.core.name }
+func (m *Manager[T]) CookieName() string { return m.core.names.data }
 
 // Keyring returns the keyring in use.
 func (m *Manager[T]) Keyring() *Keyring { return m.core.ring.Load().src }
-
-// SetKeyring replaces the keyring atomically. Requests in flight finish on
-// the keyring they started with; the next request uses kr. Keys are derived
-// here, once; a key kept from the current keyring (same id and secret)
-// keeps its counters. A keyring that differs from the current one is
-// logged at Info (key ids and states); retiring a key before the time
-// SafeToRetireAt gave for it, at Warn. ReloadKeysFile and WatchKeysFile
-// replace the keyring the same way, from a keys file.
-func (m *Manager[T]) SetKeyring(kr *Keyring) error {
-	if kr == nil || len(kr.keys) == 0 {
-		return fmt.Errorf("%w: failed to replace keyring: it is empty", ErrInvalidKeyring)
-	}
-	m.core.swap(kr)
-	return nil
-}
-
-// Stats returns the counters of every key in the current keyring, newest
-// first. They count since this manager was created, in this process only
-// (see KeyStats).
-func (m *Manager[T]) Stats() []KeyStats {
-	r := m.core.ring.Load()
-	out := make([]KeyStats, len(r.keys))
-	for i, k := range r.keys {
-		out[i] = KeyStats{
-			ID: k.id, State: k.state,
-			Sealed: k.count.sealed.Load(), Opened: k.count.opened.Load(),
-			Rekeyed: k.count.rekeyed.Load(), Retired: k.count.retired.Load(),
-		}
-	}
-	return out
-}
 
 // Session returns the request's session. ctx must come from a request that
 // passed through m.Middleware; otherwise the error is ErrNoMiddleware.
@@ -119,22 +85,23 @@ type Session[T any] struct {
 	err       error   // why the request's cookie was rejected
 	cookies   carried // what the request carried
 
-	has    bool // a valid session exists
-	sid    string
-	iat    int64
-	exp    int64
-	abs    int64
-	data   T
-	raw    []byte      // data as encoded JSON
-	key    *derivedKey // key that opened the token, nil for a new session
-	origin []byte      // raw as loaded
+	has     bool   // a valid session exists
+	sid     string // session id
+	sin     string // sign-in id
+	org     string // id of the key the sign-in was first sealed under
+	last    int64  // latest issue time (token or companion)
+	exp     int64  // idle expiry
+	abs     int64  // sign-in time
+	tbs     string // IV of the tombstone the request carried, checked
+	data    T
+	raw     []byte // data as encoded JSON
+	loadRaw []byte // raw as loaded
 
-	// owed writes (a data change is raw differing from origin)
-	reissue bool // new session, Renew or Touch: a new token with new times
-	clear   bool // Clear: delete the cookie
-	bad     bool // the request's cookie was rejected: delete it
-	rekey   bool // opened with an older decrypt-only key
-	refresh bool // the sliding refresh is due
+	// owed writes (a data change is raw differing from loadRaw)
+	reissue bool             // new session, Renew or Touch: a new token
+	clear   bool             // Clear: delete every form of the token
+	refresh bool             // the sliding refresh is due: write a companion
+	ended   []tombstoneEntry // sign-ins ended here (Clear, SignIn over one): tombstone them
 }
 
 func (s *Session[T]) now() int64 { return s.m.cfg.Now().Unix() }
@@ -151,40 +118,34 @@ func (s *Session[T]) load() {
 		return
 	}
 	cfg := &s.m.cfg
-	s.cookies = scanCookies(s.req.Header, s.m.name, cfg.MaxChunks)
+	s.cookies = scanCookies(s.req.Header, &s.m.names, cfg.MaxChunks)
+	s.tbs = ivSegment(s.cookies.tombstone) // what a new sign-in here was checked against: nothing can name it
 	if !s.cookies.any() {
 		return
 	}
-	fail := func(err error) {
-		s.err = err
-		s.bad = true
-	}
+	var o opened
 	tok, err := s.cookies.token()
+	if err == nil {
+		err = s.m.openSession(s.ring, tok, &s.cookies, s.now(), &o)
+	}
 	if err != nil {
-		fail(err)
+		// Refused: served as no session. The cookie is not deleted: that
+		// deletion could land after a concurrent sign-in's cookie and
+		// sign the user out again. The next write replaces it.
+		s.err = err
 		return
 	}
-	var env envelope
-	dk, err := s.ring.openInto(tok, cfg.MaxChunks*ChunkSize, &env)
-	if err != nil {
-		fail(err)
-		return
-	}
-	now := s.now()
-	if err := cfg.checkTimes(&env, now); err != nil {
-		fail(err)
-		return
-	}
-	if err := json.Unmarshal(env.Data, &s.data); err != nil {
+	if err := json.Unmarshal(o.env.Data, &s.data); err != nil {
 		var zero T
 		s.data = zero
-		fail(errf(ErrMalformed, "failed to decode session data into %T", zero))
+		s.err = errf(ErrMalformed, "failed to decode session data into %T", zero)
 		return
 	}
-	s.has, s.sid, s.iat, s.exp, s.abs = true, env.Sid, env.Iat, env.Exp, env.Abs
-	s.raw, s.origin, s.key = env.Data, env.Data, dk
-	s.rekey = dk.state == DecryptOnly && dk.index > s.ring.primary.index
-	s.refresh = now-env.Iat >= int64(cfg.RefreshAfter/time.Second)
+	env := &o.env
+	s.has, s.sid, s.sin, s.org = true, env.Sid, env.Sin, o.origin.id
+	s.last, s.exp, s.abs, s.tbs = o.last, o.exp, env.Abs, o.tbs
+	s.raw, s.loadRaw = env.Data, env.Data
+	s.refresh = s.now()-o.last >= seconds(cfg.RefreshAfter)
 }
 
 // Get returns the session's data and whether there is a session. Treat the
@@ -197,8 +158,10 @@ func (s *Session[T]) Get() (T, bool) {
 }
 
 // Err returns why the request's session cookie was rejected (ErrExpired,
-// ErrDecrypt, …), or nil when the request carried a valid cookie or none.
-// A rejected cookie is deleted in the response.
+// ErrDecrypt, ErrSignedOut, …), or nil when the request carried a valid
+// cookie or none. A rejected cookie is not deleted by a read (that
+// deletion could land after a concurrent sign-in's response and undo it):
+// the next write replaces it, and the browser drops it at its Max-Age.
 func (s *Session[T]) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -206,12 +169,23 @@ func (s *Session[T]) Err() error {
 	return s.err
 }
 
-// ID returns the session id, or "" when there is no session.
+// ID returns the session id, or "" when there is no session. Renew gives
+// the session a new one.
 func (s *Session[T]) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
 	return s.sid
+}
+
+// SignInID returns the id of the session's sign-in, or "" when there is no
+// session: a random id fixed by SignIn and kept by Renew and every write,
+// which the tombstone of a sign-out names.
+func (s *Session[T]) SignInID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.sin
 }
 
 // SignedInAt returns when the session's sign-in happened (the start of its
@@ -226,8 +200,9 @@ func (s *Session[T]) SignedInAt() time.Time {
 	return time.Unix(s.abs, 0)
 }
 
-// ExpiresAt returns when the session expires unless refreshed, or the
-// zero time when there is no session.
+// ExpiresAt returns when the session expires unless refreshed (its idle
+// expiry, never past the absolute lifetime), or the zero time when there
+// is no session.
 func (s *Session[T]) ExpiresAt() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -249,7 +224,7 @@ func (s *Session[T]) mutable(op string) error {
 	return nil
 }
 
-// newID returns a random session id: 16 bytes in base64url.
+// newID returns a random id: 16 bytes in base64url.
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
@@ -257,8 +232,8 @@ func newID() string {
 }
 
 // put encodes v and stores it, checking that the resulting token fits.
-// With fresh, a new session (id, sign-in time) replaces any current one.
-// s.mu must be held.
+// With fresh, a new sign-in (session id, sign-in id, sign-in time)
+// replaces any current one, which ends as with Clear. s.mu must be held.
 func (s *Session[T]) put(op string, v T, fresh bool) error {
 	if err := s.mutable(op); err != nil {
 		return err
@@ -276,19 +251,34 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 		return failed(op, err, "")
 	}
 	if fresh || !s.has {
-		s.sid, s.abs, s.has, s.reissue = sid, abs, true, true
-		s.iat, s.exp = now, s.expiry(now, abs)
+		s.end()
+		s.sid, s.sin, s.org, s.abs, s.has, s.reissue = sid, newID(), s.ring.primary.id, abs, true, true
+		s.last, s.exp = now, s.m.cfg.expiry(now, abs)
 	}
 	s.data, s.raw, s.clear = v, raw, false
 	return nil
 }
 
+// end ends the current sign-in, if any: the response's tombstone will
+// name it. s.mu must be held.
+func (s *Session[T]) end() {
+	if s.has {
+		s.ended = append(s.ended, tombstoneEntry{Sin: s.sin, End: s.m.cfg.absoluteEnd(s.abs)})
+	}
+	var zero T
+	s.has, s.sid, s.sin, s.org, s.data, s.raw = false, "", "", "", zero, nil
+	s.last, s.exp, s.abs = 0, 0, 0
+	s.reissue, s.refresh = false, false
+}
+
 // fits returns ErrTooLarge if a token for these claims would not fit the
 // cookie budget.
 func (s *Session[T]) fits(sid string, abs int64, raw []byte, now int64) error {
-	// Measured with the longest header any key id gives, so that a later
-	// re-key under a primary with a longer id still fits.
-	n := tokenLen(maxHeaderLen, envelopeLen(sid, now, s.expiry(now, abs), abs, raw))
+	// Measured with the longest header, origin key id and sign-in id any
+	// keyring gives, and a tombstone IV, so that a rewrite under a primary
+	// with a longer id still fits.
+	env := envelope{Sid: sid, Sin: newIDShape, Org: maxKeyIDShape, Iat: now, Exp: s.m.cfg.expiry(now, abs), Abs: abs, Tbs: ivShape, Data: raw}
+	n := tokenLen(maxHeaderLen, envelopeLen(&env))
 	limit := s.m.cfg.MaxChunks * ChunkSize
 	if n > limit {
 		return errf(ErrTooLarge, "the encrypted session needs %d bytes, the cookie budget is %d (MaxChunks %d × %d)", n, limit, s.m.cfg.MaxChunks, ChunkSize)
@@ -296,11 +286,12 @@ func (s *Session[T]) fits(sid string, abs int64, raw []byte, now int64) error {
 	return nil
 }
 
-// expiry returns the idle expiry of a token issued at now, capped by the
-// absolute lifetime of a sign-in at abs.
-func (s *Session[T]) expiry(now, abs int64) int64 {
-	return min(now+int64(s.m.cfg.IdleTimeout/time.Second), abs+int64(s.m.cfg.AbsoluteTimeout/time.Second))
-}
+// Placeholders of the longest values the envelope's ids take, for fits.
+const (
+	newIDShape    = "0123456789012345678901"           // newID's 22 characters
+	maxKeyIDShape = "01234567890123456789012345678901" // a 32-character key id
+	ivShape       = "0123456789012345"                 // an IV segment
+)
 
 // Set replaces the session's data. Setting a value that encodes to the same
 // bytes is no change. Without a session, Set starts one (as SignIn does).
@@ -334,34 +325,40 @@ func (s *Session[T]) Update(fn func(*T) error) error {
 	return s.put("update", v, false)
 }
 
-// SignIn starts a new session holding v: a new session id and a new
-// absolute lifetime, replacing any current session. Call it on every
-// sign-in and privilege change, so a session id planted before sign-in is
-// worthless after it.
+// SignIn starts a new sign-in holding v: a new session id, a new sign-in
+// id and a new absolute lifetime. A current sign-in is ended as by Clear
+// (the response's tombstone names it, so a late response of its requests
+// cannot bring it back). Call it when a user signs in, so a session id
+// planted before sign-in is worthless after it. On a privilege change of
+// the same sign-in (a role granted, a second factor passed) call Renew
+// instead: it gives the session a new id but keeps the sign-in and its
+// absolute lifetime, which SignIn would restart.
 func (s *Session[T]) SignIn(v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.put("sign in", v, true)
 }
 
-// Clear ends the session (sign-out): the cookie and every chunk is deleted
-// in the response. A copy of the old cookie kept elsewhere stays valid until
-// it expires: stateless sessions cannot be revoked.
+// Clear ends the session (sign-out): every form of its cookie is deleted
+// in the response, and a small tombstone cookie names its sign-in, so that
+// a concurrent request of the same sign-in whose response lands later
+// cannot sign the user in again. A copy of the old cookie kept elsewhere
+// (or a browser that drops the tombstone) stays valid until it expires:
+// stateless sessions cannot be revoked.
 func (s *Session[T]) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.mutable("clear"); err != nil {
 		return err
 	}
-	var zero T
-	s.has, s.sid, s.data, s.raw, s.key = false, "", zero, nil, nil
-	s.iat, s.exp, s.abs = 0, 0, 0
-	s.reissue, s.rekey, s.refresh, s.clear = false, false, false, true
+	s.end()
+	s.clear = true
 	return nil
 }
 
-// Renew gives the session a new id, keeping its data and its absolute
-// lifetime. Without a session it returns ErrNoSession.
+// Renew gives the session a new id, keeping its data, its sign-in and its
+// absolute lifetime: call it on every privilege change. Without a session
+// it returns ErrNoSession.
 func (s *Session[T]) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -430,11 +427,14 @@ func (s *Session[T]) LogValue() slog.Value { return slog.StringValue(s.String())
 // changed reports whether the data differs from what the cookie held.
 // Setting a value that encodes to the same bytes is no change.
 func (s *Session[T]) changed() bool {
-	return !bytes.Equal(s.raw, s.origin)
+	return !bytes.Equal(s.raw, s.loadRaw)
 }
 
 // commit writes what the session owes into h, applies the cache policy, and
 // freezes the session. It is called once, just before the headers are sent.
+// Only a real write (changed data, SignIn, Renew, Touch, Clear) writes the
+// session token or deletes it; a read whose sliding refresh is due writes
+// only a companion, which holds no data.
 func (s *Session[T]) commit(h http.Header) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -445,37 +445,42 @@ func (s *Session[T]) commit(h http.Header) {
 	if !s.loaded {
 		return // untouched: no header changes
 	}
+	c, now := s.m, s.now()
 	wrote := false
+	if len(s.ended) > 0 {
+		// Before the token: a new sign-in records the tombstone it follows.
+		s.tbs = c.writeTombstone(h, s.ring, s.cookies.tombstone, s.ended, now)
+		wrote = true
+	}
 	switch {
-	case s.has && (s.changed() || s.reissue || s.refresh || s.rekey):
-		wrote = s.writeToken(h)
-	case !s.has && (s.clear || s.bad):
-		s.m.deleteAll(h, &s.cookies)
+	case s.has && (s.changed() || s.reissue):
+		wrote = s.writeToken(h, now) || wrote
+	case s.has && s.refresh:
+		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs))
+		wrote = true
+	case !s.has && s.clear:
+		c.deleteOthers(h, &s.cookies, -1)
 		wrote = true
 	}
 	applyCachePolicy(h, wrote, s.hdr)
 }
 
-// writeToken seals the session and adds its cookies to h. s.mu must be
-// held. It reports whether it wrote anything.
-func (s *Session[T]) writeToken(h http.Header) bool {
-	now := s.now()
-	iat, exp := s.iat, s.exp
-	if s.changed() || s.reissue || s.refresh {
-		iat, exp = now, s.expiry(now, s.abs)
-	}
-	n := envelopeLen(s.sid, iat, exp, s.abs, s.raw)
-	pt := appendEnvelope(make([]byte, 0, n+tagLen), s.sid, iat, exp, s.abs, s.raw)
-	if s.rekey {
-		s.key.count.rekeyed.Add(1)
-	}
-	if tokenLen(len(s.ring.primary.header), len(pt)) > s.m.cfg.MaxChunks*ChunkSize {
+// writeToken seals the session under the primary and adds its cookies to
+// h. s.mu must be held. It reports whether it wrote anything.
+func (s *Session[T]) writeToken(h http.Header, now int64) bool {
+	cfg := &s.m.cfg
+	env := envelope{Sid: s.sid, Sin: s.sin, Org: s.org, Iat: now, Exp: cfg.expiry(now, s.abs), Abs: s.abs, Tbs: s.tbs, Data: s.raw}
+	n := envelopeLen(&env)
+	pt := appendEnvelope(make([]byte, 0, n+tagLen), &env)
+	if tokenLen(len(s.ring.primary.header), len(pt)) > cfg.MaxChunks*ChunkSize {
 		// Only a token written under an older configuration (a larger
 		// MaxChunks) gets here: keep its cookie rather than write one that
 		// would be rejected.
-		s.m.cfg.Logger.Warn("jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
+		cfg.Logger.Warn("jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
 		return false
 	}
-	s.m.writeToken(h, s.ring.primary, pt, int(exp-now), &s.cookies)
+	// The token's Max-Age is the absolute end: companions extend its idle
+	// expiry past its own, and the browser must keep it meanwhile.
+	s.m.writeToken(h, s.ring.primary, pt, cfg.absoluteEnd(s.abs)-now, &s.cookies)
 	return true
 }

@@ -8,19 +8,30 @@ import "sync/atomic"
 // this one no longer uses). A key kept across a reload (same id and
 // secret) keeps its counters, whatever its new state.
 type KeyStats struct {
-	ID      string
-	State   KeyState
-	Sealed  uint64 // tokens sealed under this key
-	Opened  uint64 // tokens opened with this key
-	Rekeyed uint64 // tokens opened with this key and re-sealed under the primary
-	Retired uint64 // tokens rejected because this key is retired
+	ID    string
+	State KeyState
+	// Sealed counts what was sealed under this key: session tokens, and
+	// the refresh and sign-out cookies (each under a key derived for its
+	// purpose; the count is kept together for AES-GCM's seal limit).
+	Sealed uint64
+	// Opened counts session tokens opened with this key.
+	Opened uint64
+	// Rewritten counts session tokens opened with another key whose
+	// sign-in was first sealed under this one: sessions rewritten under a
+	// newer primary since. They end when this key is retired, like the
+	// tokens it opens (see Keyring.SafeToRetireAt).
+	Rewritten uint64
+	// Retired counts session tokens refused because this key is retired:
+	// tokens under it, and tokens whose sign-in started under it. Only
+	// authentic tokens are counted.
+	Retired uint64
 }
 
 // keyCounters are a key's counters; shared by every derived ring of one
 // manager, so they survive reloads that keep the key.
 type keyCounters struct {
-	sealed                   sealCounter
-	opened, rekeyed, retired atomic.Uint64
+	sealed                     sealCounter
+	opened, rewritten, retired atomic.Uint64
 }
 
 // sealWarnDefault is the per-process seal count under one key past which
@@ -53,3 +64,19 @@ func (c *sealCounter) Add(d uint64) uint64 {
 
 // Load returns the count.
 func (c *sealCounter) Load() uint64 { return c.n.Load() }
+
+// Stats returns the counters of every key in the current keyring, newest
+// first. They count since this manager was created, in this process only
+// (see KeyStats).
+func (m *Manager[T]) Stats() []KeyStats {
+	r := m.core.ring.Load()
+	out := make([]KeyStats, len(r.keys))
+	for i, k := range r.keys {
+		out[i] = KeyStats{
+			ID: k.id, State: k.state,
+			Sealed: k.count.sealed.Load(), Opened: k.count.opened.Load(),
+			Rewritten: k.count.rewritten.Load(), Retired: k.count.retired.Load(),
+		}
+	}
+	return out
+}

@@ -17,24 +17,55 @@ const MaxChunksLimit = 10
 // maxAgeCap is the longest cookie lifetime browsers keep: 400 days.
 const maxAgeCap = 400 * 24 * 60 * 60
 
-// carried is what a request's Cookie headers hold of one session cookie.
-type carried struct {
-	bare    string
-	hasBare bool
-	chunks  [MaxChunksLimit]string
-	mask    uint32 // bit i set: chunk i present (i < MaxChunksLimit)
-	extra   bool   // a chunk at or past maxChunks is present
-	max     int    // the configured maximum chunk count
+// The cookies of one session, for the base name "session" (with the
+// "__Host-" prefix unless DevelopmentCookies):
+//
+//	session, or session.0 … session.N-1   the session token (the data)
+//	~r.session                            the companion: a later idle expiry (the sliding refresh), no data
+//	~t.session                            the tombstone: sign-ins signed out in this browser
+//
+// The last two start with "~", which no base name may hold, so no reader
+// takes them for a chunk: not this library's (a chunk is the name, a dot
+// and a decimal index), not one that joins every cookie whose name starts
+// with the session cookie's (Auth.js does), and not a proxy rule matching
+// "session.*".
+const (
+	companionMark = "~r."
+	tombstoneMark = "~t."
+)
+
+// cookieNames are a manager's cookie names and its constant Set-Cookie
+// lines, computed once.
+type cookieNames struct {
+	data, companion, tombstone string // names as written, with the prefix
+	// deletions of the bare name, of each chunk name and of the
+	// companion, as whole Set-Cookie lines
+	delData      string
+	delChunk     [MaxChunksLimit]string
+	delCompanion string
 }
 
-// any reports whether any form of the cookie is present.
+// carried is what a request's Cookie headers hold of one session's
+// cookies.
+type carried struct {
+	bare      string
+	hasBare   bool
+	chunks    [MaxChunksLimit]string
+	mask      uint32 // bit i set: chunk i present (i < MaxChunksLimit)
+	extra     bool   // a chunk at or past maxChunks is present
+	companion string // the companion cookie's value, "" when absent
+	tombstone string // the tombstone cookie's value, "" when absent
+}
+
+// any reports whether any form of the session token is present.
 func (c *carried) any() bool { return c.hasBare || c.mask != 0 || c.extra }
 
-// scanCookies finds the session cookie name and its chunks name.0 … in the
-// request's Cookie headers, without parsing or allocating for the others.
-// The first occurrence of each name wins, as with http.Request.Cookie.
-func scanCookies(h http.Header, name string, maxChunks int) carried {
-	c := carried{max: maxChunks}
+// scanCookies finds the session's cookies in the request's Cookie
+// headers (the token as one cookie or chunks name.0 …, the companion and the
+// tombstone) without parsing or allocating for the others. The first
+// occurrence of each name wins, as with http.Request.Cookie.
+func scanCookies(h http.Header, n *cookieNames, maxChunks int) carried {
+	var c carried
 	for _, line := range h["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -44,36 +75,46 @@ func scanCookies(h http.Header, name string, maxChunks int) carried {
 				part, line = line, ""
 			}
 			part = strings.Trim(part, " \t")
-			if !strings.HasPrefix(part, name) {
-				continue
-			}
 			k, v, ok := strings.Cut(part, "=")
 			if !ok {
 				continue
 			}
-			if k == name {
+			switch {
+			case k == n.companion:
+				if c.companion == "" {
+					c.companion = v
+				}
+				continue
+			case k == n.tombstone:
+				if c.tombstone == "" {
+					c.tombstone = v
+				}
+				continue
+			case !strings.HasPrefix(k, n.data):
+				continue
+			case k == n.data:
 				if !c.hasBare {
 					c.bare, c.hasBare = v, true
 				}
 				continue
 			}
-			suffix, ok := strings.CutPrefix(k, name+".")
+			suffix, ok := strings.CutPrefix(k, n.data+".")
 			if !ok {
 				continue
 			}
-			n, err := strconv.Atoi(suffix)
-			if err != nil || n < 0 || strconv.Itoa(n) != suffix {
+			i, err := strconv.Atoi(suffix)
+			if err != nil || i < 0 || strconv.Itoa(i) != suffix {
 				continue
 			}
-			if n >= MaxChunksLimit {
+			if i >= MaxChunksLimit {
 				continue // no configuration writes it: not ours
 			}
-			if n >= maxChunks {
-				c.extra = true // deleted with the rest when rejected
+			if i >= maxChunks {
+				c.extra = true // deleted by the next write
 			}
-			if c.mask&(1<<n) == 0 {
-				c.mask |= 1 << n
-				c.chunks[n] = v
+			if c.mask&(1<<i) == 0 {
+				c.mask |= 1 << i
+				c.chunks[i] = v
 			}
 		}
 	}
@@ -113,12 +154,33 @@ func (c *carried) token() (string, error) {
 	return b.String(), nil
 }
 
-// appendAttrs appends the attributes every session cookie carries.
-func (m *managerCore) appendAttrs(dst []byte, maxAge int) []byte {
+// newCookieNames returns the names and constant lines for the cookie base
+// name, with or without the __Host- prefix.
+func newCookieNames(base string, dev bool) cookieNames {
+	prefix := "__Host-"
+	if dev {
+		prefix = ""
+	}
+	n := cookieNames{data: prefix + base, companion: prefix + companionMark + base, tombstone: prefix + tombstoneMark + base}
+	del := func(name string) string { return string(appendAttrs([]byte(name+"="), 0, dev)) }
+	n.delData, n.delCompanion = del(n.data), del(n.companion)
+	for i := range n.delChunk {
+		n.delChunk[i] = del(n.chunkName(i))
+	}
+	return n
+}
+
+// chunkName returns the name of chunk i.
+func (n *cookieNames) chunkName(i int) string {
+	return n.data + "." + strconv.Itoa(i)
+}
+
+// appendAttrs appends the attributes every cookie of the library carries.
+func appendAttrs(dst []byte, maxAge int, dev bool) []byte {
 	dst = append(dst, "; Path=/; Max-Age="...)
 	dst = strconv.AppendInt(dst, int64(maxAge), 10)
 	dst = append(dst, "; HttpOnly"...)
-	if !m.cfg.DevelopmentCookies {
+	if !dev {
 		dst = append(dst, "; Secure"...)
 	}
 	return append(dst, "; SameSite=Lax"...)
@@ -128,66 +190,70 @@ func (m *managerCore) appendAttrs(dst []byte, maxAge int) []byte {
 // digits).
 const maxAttrsLen = len("; Path=/; Max-Age=; HttpOnly; Secure; SameSite=Lax") + 20
 
-// deletion returns the Set-Cookie line that deletes the cookie name.
-func (m *managerCore) deletion(name string) string {
-	return string(m.appendAttrs([]byte(name+"="), 0))
-}
+// clampMaxAge returns maxAge within 1 second and the 400 days browsers keep
+// a cookie.
+func clampMaxAge(maxAge int64) int { return int(max(1, min(maxAge, maxAgeCap))) }
 
-// chunkName returns the name of chunk i.
-func (m *managerCore) chunkName(i int) string {
-	return m.name + "." + strconv.Itoa(i)
-}
-
-// writeToken seals the plaintext in pt (with tagLen bytes of spare
-// capacity) under dk and adds the Set-Cookie headers: one cookie under the
-// bare name when the token fits, else chunks name.0…; then deletions of
-// whatever form or longer chunk run the request carried.
-func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAge int, c *carried) {
-	maxAge = max(1, min(maxAge, maxAgeCap))
+// writeCookie seals the plaintext in pt (with tagLen bytes of spare
+// capacity) under dk's key for purpose p and adds it to h as the cookie
+// name, unchunked.
+func (m *managerCore) writeCookie(h http.Header, name string, dk *derivedKey, p purpose, pt []byte, maxAge int64) {
 	var attrs [maxAttrsLen]byte
-	attr := m.appendAttrs(attrs[:0], maxAge)
+	attr := appendAttrs(attrs[:0], clampMaxAge(maxAge), m.cfg.DevelopmentCookies)
+	var line strings.Builder
+	line.Grow(len(name) + 1 + tokenLen(len(dk.header), len(pt)) + len(attr))
+	line.WriteString(name)
+	line.WriteByte('=')
+	dk.writeToken(&line, p, pt)
+	line.Write(attr)
+	h["Set-Cookie"] = append(h["Set-Cookie"], line.String())
+}
+
+// writeToken seals the session plaintext in pt (with tagLen bytes of spare
+// capacity) under dk and adds the Set-Cookie headers: one cookie under the
+// bare name when the token fits, else chunks name.0…; then the deletion of
+// every other name the session could use (see deleteOthers).
+func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAge int64, c *carried) {
 	tl := tokenLen(len(dk.header), len(pt))
 	if tl <= ChunkSize {
-		var line strings.Builder
-		line.Grow(len(m.name) + 1 + tl + len(attr))
-		line.WriteString(m.name)
-		line.WriteByte('=')
-		dk.writeToken(&line, pt)
-		line.Write(attr)
-		h["Set-Cookie"] = append(h["Set-Cookie"], line.String())
-		m.deleteCarried(h, c, false, 0)
+		m.writeCookie(h, m.names.data, dk, purposeData, pt, maxAge)
+		m.deleteOthers(h, c, 0)
 		return
 	}
+	var attrs [maxAttrsLen]byte
+	attr := appendAttrs(attrs[:0], clampMaxAge(maxAge), m.cfg.DevelopmentCookies)
 	var tok strings.Builder
 	tok.Grow(tl)
-	dk.writeToken(&tok, pt)
+	dk.writeToken(&tok, purposeData, pt)
 	token := tok.String()
 	n := 0
 	for ; len(token) > 0; n++ {
 		k := min(len(token), ChunkSize)
-		h["Set-Cookie"] = append(h["Set-Cookie"], m.chunkName(n)+"="+token[:k]+string(attr))
+		h["Set-Cookie"] = append(h["Set-Cookie"], m.names.chunkName(n)+"="+token[:k]+string(attr))
 		token = token[k:]
 	}
-	m.deleteCarried(h, c, true, n)
+	m.deleteOthers(h, c, n)
 }
 
-// deleteCarried adds deletions for the carried cookies a write of the given
-// form does not overwrite: the bare cookie when writing chunks, chunks from
-// index from on. With bare and from 0, it deletes every carried form.
-func (m *managerCore) deleteCarried(h http.Header, c *carried, bare bool, from int) {
-	if bare && c.hasBare {
-		h.Add("Set-Cookie", m.deletion(m.name))
+// deleteOthers adds the deletion of every name a session could use that a
+// write of n chunks (0: the bare name) does not set, whether or not the
+// request carried it (a concurrent response may have set it): the bare
+// name when writing chunks, every chunk name up to MaxChunks past the
+// written ones, any other chunk the request carried (a MaxChunks lowered
+// since), and the companion when the request carried one. With n < 0
+// it deletes every form of the token: the sign-out.
+func (m *managerCore) deleteOthers(h http.Header, c *carried, n int) {
+	if n != 0 {
+		h["Set-Cookie"] = append(h["Set-Cookie"], m.names.delData)
 	}
-	for i := from; i < MaxChunksLimit; i++ {
-		if c.mask&(1<<i) != 0 {
-			h.Add("Set-Cookie", m.deletion(m.chunkName(i)))
+	for i := max(n, 0); i < MaxChunksLimit; i++ {
+		// A MaxChunks of 1 never writes chunk names: only carried ones.
+		usable := m.cfg.MaxChunks > 1 && i < m.cfg.MaxChunks
+		if usable || c.mask&(1<<i) != 0 {
+			h["Set-Cookie"] = append(h["Set-Cookie"], m.names.delChunk[i])
 		}
 	}
-}
-
-// deleteAll deletes the session cookie: the bare name always, and every
-// chunk the request carried.
-func (m *managerCore) deleteAll(h http.Header, c *carried) {
-	h.Add("Set-Cookie", m.deletion(m.name))
-	m.deleteCarried(h, c, false, 0)
+	if c.companion != "" {
+		h["Set-Cookie"] = append(h["Set-Cookie"], m.names.delCompanion)
+	}
 }
