@@ -5,9 +5,9 @@
 // A Manager holds the configuration and the current keyring. Its Middleware
 // gives every request its own Session, reached through the request's
 // context; the cookie is decrypted only when the handler first asks for the
-// session, and a Set-Cookie header is written only when the session really
-// changed or was explicitly cleared, renewed, touched, re-keyed, or is due
-// for its sliding refresh.
+// session, and the session's cookie is written only on a real write: the
+// data changed, or the session was signed in, renewed, touched or cleared.
+// A read never writes it, so no concurrent read can undo a write.
 //
 //	kr, err := jwesession.KeyringFromEnv() // JWESESSION_SECRET or JWESESSION_KEYS
 //	if err != nil { log.Fatal(err) }
@@ -19,14 +19,27 @@
 //	})
 //	http.ListenAndServe(addr, m.Middleware(mux))
 //
+// # Concurrent responses
+//
+// A browser applies each response's Set-Cookie as the response arrives, and
+// requests in flight carry the same old cookie, so any response may land
+// last. The sliding refresh (a read past Config.RefreshAfter) therefore
+// writes only a small companion cookie that holds no data, and extends the
+// idle expiry; a sign-out (Clear) leaves a small tombstone cookie naming
+// the sign-in, so a late response of the same sign-in cannot sign the user
+// in again (ErrSignedOut); every write deletes every other cookie name the
+// session could use. Two concurrent writes: the last to arrive wins.
+//
 // # Key rotation
 //
 // A Keyring lists keys newest first; exactly one is Primary (seals and
 // opens), others are DecryptOnly (open) or Retired (recognised, rejected
 // with ErrRetiredKey). Tokens carry their key's id as "kid"; the key is found
-// by that id, never by trying keys in turn. A token opened with a
-// decrypt-only key older than the primary is re-sealed under the primary on
-// its next read, keeping its times. Manager.SetKeyring swaps the keyring
+// by that id, never by trying keys in turn. A token under a decrypt-only
+// key is read as it is and sealed under the primary at its next write; it
+// keeps the key its sign-in was first sealed under (its origin), and a
+// token whose origin is retired is refused, so retiring a leaked key ends
+// everything forged under it. Manager.SetKeyring swaps the keyring
 // atomically; requests in flight finish on the keyring they started with.
 // To rotate a fleet without logging anybody out: add the new key as newest,
 // decrypt-only, everywhere; then promote it everywhere; then retire the old
@@ -34,9 +47,9 @@
 // the promotion (Manager.SafeToRetireAt, from a keys file's "promoted:"
 // line); then remove it. Manager.WatchKeysFile reloads a keys file (see
 // ParseKeysFile) when it changes and on SIGHUP; Manager.Stats counts, per
-// key and per process, tokens sealed, opened, re-keyed and rejected as
-// retired. The jwesession command (cmd/jwesession) writes each step's keys
-// file and inspects cookies.
+// key and per process, tokens sealed, opened, rewritten from it and
+// rejected as retired. The jwesession command (cmd/jwesession) writes each
+// step's keys file and inspects cookies.
 //
 // # Caching
 //
@@ -50,6 +63,6 @@
 //
 // One cookie carries at most ChunkSize bytes of token. Config.MaxChunks
 // (default 1) allows splitting a larger session into name.0, name.1, …;
-// data that does not fit is an ErrTooLarge from Set or Update, and the
-// previous cookie stays as it was.
+// data that does not fit is an ErrTooLarge from Set, Update or SignIn, and
+// the previous cookie stays as it was.
 package jwesession

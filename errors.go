@@ -44,7 +44,8 @@ var (
 	ErrSignedOut = errors.New("jwesession: session signed out")
 	// ErrNoSecret: no secret was configured.
 	ErrNoSecret = errors.New("jwesession: no secret configured")
-	// ErrWeakSecret: the secret is too short or an obvious pattern.
+	// ErrWeakSecret: the secret is too short, an obvious pattern, or starts
+	// or ends with whitespace.
 	ErrWeakSecret = errors.New("jwesession: weak secret")
 	// ErrInvalidKeyring: the keys do not form a valid keyring.
 	ErrInvalidKeyring = errors.New("jwesession: invalid keyring")

@@ -32,8 +32,10 @@ const (
 	// exactly one.
 	Primary KeyState = iota + 1
 	// DecryptOnly keys open existing tokens but never seal. A token opened
-	// with a decrypt-only key that is older than the primary (listed after
-	// it) is re-sealed under the primary on its next read.
+	// with a decrypt-only key is read as it is (a read never re-keys: that
+	// write would race a concurrent one) and is sealed under the primary
+	// at its next real write, keeping the key its sign-in was first sealed
+	// under as its origin.
 	DecryptOnly
 	// Retired keys are recognised by id and rejected with ErrRetiredKey, so
 	// that a log tells "old key, sign in again" apart from a forgery.
@@ -68,19 +70,17 @@ func ParseKeyState(s string) (KeyState, error) {
 	return 0, fmt.Errorf("%w: unknown key state (want primary, decrypt-only or retired)", ErrInvalidKeyring)
 }
 
-// secretBytes holds a secret's bytes. It is unexported and reached through
-// two pointers: fmt follows at most one pointer of a value it cannot call
-// methods on (an unexported field), so printing any struct that holds a
-// Secret shows at most an address, never the bytes.
-type secretBytes struct {
-	b *[]byte
-}
-
 // Secret is a validated secret: at least MinSecretLen bytes that are not an
 // obvious pattern. It prints as "[REDACTED]" in every format and in slog.
 // The zero Secret is empty and is refused by NewKeyring.
+//
+// Its bytes live in a closure, which no reflection-based printer can look
+// into: fmt on a struct that holds a Secret in an unexported field,
+// testify's diffs, spew and go-cmp show a function value, never the bytes.
+// Compare secrets through the Keyrings that hold them, not with
+// reflect.DeepEqual (a function value is never deeply equal to another).
 type Secret struct {
-	p *secretBytes
+	b func() []byte
 }
 
 // NewSecret validates s and returns it as a Secret. The string's bytes are
@@ -90,6 +90,11 @@ type Secret struct {
 func NewSecret(s string) (Secret, error) {
 	if s == "" {
 		return Secret{}, ErrNoSecret
+	}
+	if strings.TrimSpace(s) != s {
+		// Pasted with a space ("k1:primary: S"), or read with a file's
+		// last newline: silently another key, which logs everybody out.
+		return Secret{}, fmt.Errorf("%w: the secret starts or ends with whitespace (a space, tab or newline); every byte of a secret counts, so remove it", ErrWeakSecret)
 	}
 	if len(s) < MinSecretLen {
 		return Secret{}, fmt.Errorf("%w: the secret has %d bytes, at least %d are needed; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, len(s), MinSecretLen)
@@ -106,7 +111,7 @@ func NewSecret(s string) (Secret, error) {
 		return Secret{}, fmt.Errorf("%w: the secret uses only %d distinct byte values, an obvious pattern; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, distinct)
 	}
 	b := []byte(s)
-	return Secret{p: &secretBytes{b: &b}}, nil
+	return Secret{b: func() []byte { return b }}, nil
 }
 
 const redacted = "[REDACTED]"
@@ -127,10 +132,10 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 func (s Secret) bytes() []byte {
-	if s.p == nil || s.p.b == nil {
+	if s.b == nil {
 		return nil
 	}
-	return *s.p.b
+	return s.b()
 }
 
 // Key is one versioned secret in a Keyring. Print it freely: its Secret
@@ -280,18 +285,20 @@ func (kr *Keyring) WithPromotedAt(t time.Time) *Keyring {
 // (the newest decrypt-only key older than the primary) can be retired
 // without signing anybody out, for sessions whose absolute lifetime is
 // absolute with clock leeway leeway: PromotedAt + absolute + leeway, rounded
-// up to the next whole second (token times are whole seconds). Every token
-// under the previous primary was issued for a sign-in before PromotedAt, so
-// from then on none can still be valid. ok is false when the keyring
-// records no promotion time or has no decrypt-only key older than the
-// primary. Manager.SafeToRetireAt calls it with the manager's lifetimes.
+// up to the next whole second (token times are whole seconds). Every
+// sign-in first sealed under the previous primary started before
+// PromotedAt, and a token is refused once its sign-in's origin key is
+// retired, whatever key it is under now, so from then on none of them can
+// still be valid: no read re-keys a session, so the absolute lifetime is
+// what bounds them. ok is false when the keyring records no promotion
+// time or has no decrypt-only key older than the primary.
+// Manager.SafeToRetireAt calls it with the manager's lifetimes.
 //
-// The time is only as good as PromotedAt: written when the promotion was
-// made rather than when it reached the last instance (as `jwesession rotate
-// promote` does), it is still safe if the rollout took less than the
-// absolute lifetime minus the idle timeout, since a read on a promoted
-// instance re-keys a session and one not read for an idle timeout has
-// expired.
+// The time is only as good as PromotedAt, which must be when the LAST
+// instance loaded the promotion: a user who signs in on a lagging instance
+// gets a sign-in under the old key. `jwesession rotate promote` writes no
+// promotion time; `jwesession rotate confirm`, run once every instance has
+// loaded the promoted file, records it.
 func (kr *Keyring) SafeToRetireAt(absolute, leeway time.Duration) (time.Time, bool) {
 	if kr.promotedAt.IsZero() || !kr.hasPrevious() {
 		return time.Time{}, false
