@@ -13,23 +13,31 @@ type Config struct {
 	// Unless DevelopmentCookies is set, the cookie is written as
 	// "__Host-" + CookieName with Secure, so a sibling subdomain cannot
 	// plant one. Keys are derived per base name: a token written for one
-	// name does not open under another.
+	// name does not open under another. The session may also write
+	// "~r." + CookieName (the companion of the sliding refresh) and
+	// "~t." + CookieName (the tombstone of a sign-out), with the same
+	// prefix; no reader takes them for chunks of the session cookie.
 	CookieName string
 	// DevelopmentCookies drops Secure and the __Host- prefix, for plain
 	// HTTP on a development machine. Never set it in production: behind a
 	// TLS-terminating proxy the browser sees HTTPS, so Secure stays right.
 	// The default is false.
 	DevelopmentCookies bool
-	// IdleTimeout is how long a session lives without a refresh: the
-	// token's expiry. The default is 30 minutes.
+	// IdleTimeout is how long a session lives without a write or a
+	// refresh. A token whose expiry lies further than IdleTimeout + Leeway
+	// past its issue time (which the library never writes) is treated as
+	// expiring then, so lowering IdleTimeout shortens the sessions in
+	// flight instead of signing them out. The default is 30 minutes.
 	IdleTimeout time.Duration
 	// AbsoluteTimeout is how long a sign-in lasts, whatever the refreshes.
 	// The default is 8 hours.
 	AbsoluteTimeout time.Duration
-	// RefreshAfter is the age after which a read re-issues the token with
-	// a new expiry (the sliding refresh), so at most one Set-Cookie per
-	// RefreshAfter. The default is 5 minutes, or half of IdleTimeout when
-	// that is shorter. It must be shorter than IdleTimeout.
+	// RefreshAfter is the age after which a read extends the session's
+	// idle expiry (the sliding refresh): it writes a small companion
+	// cookie that holds no data, never the session token, so at most one
+	// Set-Cookie per RefreshAfter and never one that can undo a concurrent
+	// write. The default is 5 minutes, or half of IdleTimeout when that is
+	// shorter. It must be shorter than IdleTimeout.
 	RefreshAfter time.Duration
 	// Leeway is the clock skew tolerated on issue and expiry times. The
 	// default is 30 seconds.
