@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	secure := fs.Bool("secure", false, "production cookie settings (Secure, __Host- prefix): serve it behind TLS")
 	keysFile := fs.String("keys-file", "", "keyring file: ID:STATE:SECRET entries, one per line, newest first; reloaded when it changes and on SIGHUP")
 	reload := fs.Duration("reload-interval", time.Second, "how often the -keys-file is read for changes")
+	idle := fs.Duration("idle-timeout", 0, "Config.IdleTimeout: how long a session lives without a write or refresh (default: the library's, 30m)")
+	absolute := fs.Duration("absolute-timeout", 0, "Config.AbsoluteTimeout: how long a sign-in lasts (default: the library's, 8h)")
+	refresh := fs.Duration("refresh-after", 0, "Config.RefreshAfter: the age after which a read extends the idle expiry (default: the library's, 5m)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,6 +74,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if *reload <= 0 {
 		return errors.New("-reload-interval must be positive")
 	}
+	if *idle < 0 || *absolute < 0 || *refresh < 0 {
+		return errors.New("-idle-timeout, -absolute-timeout and -refresh-after must not be negative")
+	}
 	kr, err := loadKeyring(*keysFile, lookup, stderr)
 	if err != nil {
 		return err
@@ -79,6 +85,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	m, err := jwesession.New[demoSession](jwesession.Config{
 		DevelopmentCookies: !*secure,
 		MaxChunks:          maxChunks,
+		IdleTimeout:        *idle,
+		AbsoluteTimeout:    *absolute,
+		RefreshAfter:       *refresh,
 		Logger:             logger,
 	}, kr)
 	if err != nil {
@@ -151,6 +160,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <body>
 <h1>jwesession demo</h1>
 {{if .SignedIn}}<p>signed in as {{.User}}</p>
+<p>session id: {{.SID}}</p>
 {{if .Note}}<p>note: {{len .Note}} bytes</p>{{end}}
 <form method="post" action="/update"><textarea name="note" rows="4" cols="60">{{.Note}}</textarea><br><button>Save note</button></form>
 <form method="post" action="/renew"><button>Renew session id</button></form>
@@ -189,10 +199,10 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = page.Execute(w, struct {
-			SignedIn   bool
-			User, Note string
-			Err        string
-		}{ok, d.User, d.Note, errText})
+			SignedIn        bool
+			User, Note, SID string
+			Err             string
+		}{ok, d.User, d.Note, s.ID(), errText})
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		user := r.PostFormValue("user")
