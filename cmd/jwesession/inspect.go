@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jwesession/jwesession"
+)
+
+// sentinels name the library's errors, most specific first.
+var sentinels = []struct {
+	err  error
+	name string
+}{
+	{jwesession.ErrRetiredKey, "ErrRetiredKey"},
+	{jwesession.ErrUnknownKey, "ErrUnknownKey"},
+	{jwesession.ErrSignedOut, "ErrSignedOut"},
+	{jwesession.ErrDecrypt, "ErrDecrypt"},
+	{jwesession.ErrExpired, "ErrExpired"},
+	{jwesession.ErrNotYetValid, "ErrNotYetValid"},
+	{jwesession.ErrUnsupported, "ErrUnsupported"},
+	{jwesession.ErrTooLarge, "ErrTooLarge"},
+	{jwesession.ErrMalformed, "ErrMalformed"},
+}
+
+// sentinelName returns the name of the library error err wraps, or "".
+func sentinelName(err error) string {
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	return ""
+}
+
+// inspectOptions are inspect's flags: the application's settings.
+type inspectOptions struct {
+	cookieName             string
+	idle, absolute, leeway time.Duration
+}
+
+func (t tool) inspect(args []string) int {
+	fs := t.newFlags("inspect")
+	keysFile := fs.String("keys-file", "", "keys file (else JWESESSION_KEYS or JWESESSION_SECRET)")
+	var o inspectOptions
+	fs.StringVar(&o.cookieName, "cookie-name", "session", "the application's cookie base name (keys are derived per name)")
+	fs.DurationVar(&o.idle, "idle", defaultIdle, "the application's IdleTimeout")
+	fs.DurationVar(&o.absolute, "absolute", defaultAbsolute, "the application's AbsoluteTimeout")
+	fs.DurationVar(&o.leeway, "leeway", defaultLeeway, "the application's Leeway")
+	if code, ok := t.parse(fs, args, inspectUsage); !ok {
+		return code
+	}
+	if fs.NArg() == 1 && isHelp(fs.Arg(0)) {
+		fmt.Fprint(t.stdout, "usage:\n"+inspectUsage)
+		return exitOK
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprint(t.stderr, "jwesession inspect: the cookie is read from standard input, not from arguments (they end up in shell history)\nusage:\n"+inspectUsage)
+		return exitUsage
+	}
+	if o.idle > o.absolute {
+		return t.setupError("inspect", fmt.Errorf("-idle %v exceeds -absolute %v: an application's IdleTimeout is at most its AbsoluteTimeout; pass the application's own with -idle and -absolute", o.idle, o.absolute))
+	}
+	kr, err := t.keyring(*keysFile)
+	if err != nil {
+		return t.setupError("inspect", err)
+	}
+	// The configuration is checked before the input is read.
+	if _, err := t.inspector(kr, o, false); err != nil {
+		return t.setupError("inspect", err)
+	}
+	raw, err := t.readInput("")
+	if err != nil {
+		return t.setupError("inspect", err)
+	}
+	base := strings.TrimPrefix(strings.TrimPrefix(o.cookieName, "__Host-"), "__Secure-")
+	in, err := parseInput(raw, base)
+	if err != nil {
+		return t.setupError("inspect", err)
+	}
+	m, err := t.inspector(kr, o, in.dev)
+	if err != nil {
+		return t.setupError("inspect", err)
+	}
+	var info jwesession.TokenInfo
+	if in.cookies {
+		info, err = m.InspectCookies(in.header)
+	} else {
+		info, err = m.Inspect(in.token)
+	}
+	t.printInfo(kr, in, info, err, o)
+	if err != nil {
+		name := sentinelName(err)
+		if name == "" {
+			name = "error"
+		}
+		fmt.Fprintf(t.stdout, "result: rejected: %s: %v\n", name, err)
+		return exitRefused
+	}
+	fmt.Fprintln(t.stdout, "result: valid")
+	return exitOK
+}
+
+// inspector returns a manager with the application's settings whose
+// cookie names have the __Host- prefix, or none with dev.
+//
+// Its RefreshAfter is the shortest there is, so a matching companion is
+// always applied: an application with a longer RefreshAfter ignores a
+// companion only while the token's own expiry is later than any idle
+// check, so it accepts and rejects the same requests, and the idle expiry
+// shown is the session's (the companion's, once the refresh is due).
+func (t tool) inspector(kr *jwesession.Keyring, o inspectOptions, dev bool) (*jwesession.Manager[json.RawMessage], error) {
+	cfg := jwesession.Config{
+		CookieName:         o.cookieName,
+		DevelopmentCookies: dev,
+		IdleTimeout:        o.idle,
+		AbsoluteTimeout:    o.absolute,
+		Leeway:             o.leeway,
+		MaxChunks:          jwesession.MaxChunksLimit,
+		Now:                t.now,
+		Logger:             slog.New(slog.DiscardHandler),
+	}
+	if o.idle == 0 || o.idle > time.Second {
+		cfg.RefreshAfter = time.Second
+	}
+	return jwesession.New[json.RawMessage](cfg, kr)
+}
+
+// keyring reads the keys from the file, or from the environment.
+func (t tool) keyring(keysFile string) (*jwesession.Keyring, error) {
+	_, hasKeys := t.lookup("JWESESSION_KEYS")
+	_, hasSecret := t.lookup("JWESESSION_SECRET")
+	if keysFile != "" {
+		if hasKeys || hasSecret {
+			return nil, errors.New("-keys-file replaces JWESESSION_KEYS and JWESESSION_SECRET: unset them")
+		}
+		content, err := t.readInput(keysFile)
+		if err != nil {
+			return nil, err
+		}
+		return jwesession.ParseKeysFile(content)
+	}
+	return jwesession.KeyringFromLookup(t.lookup)
+}
+
+// input is what inspect was given.
+type input struct {
+	// cookies: header holds the session's cookies, for InspectCookies,
+	// under the names of a manager with DevelopmentCookies dev; else token
+	// is a bare token, for Inspect.
+	cookies bool
+	header  string
+	dev     bool
+	token   string
+	first   string   // the value that starts the token (the bare cookie or chunk 0), for its header line
+	names   []string // the session's cookies given, as named, once each
+}
+
+// cookiePrefixes are the prefixes the session's cookies may have, in the
+// order inspect looks for them.
+var cookiePrefixes = []string{"__Host-", "__Secure-", ""}
+
+// parseInput reads the input: a token, a cookie value, name=value pairs or
+// a whole Cookie header. Of cookies, it takes those of the session under
+// base with the first prefix that names its token (a bare cookie, else a
+// chunk): the token, its companion and its tombstone.
+func parseInput(raw, base string) (input, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return input{}, errors.New("nothing on standard input: paste a cookie value, name=value or a Cookie: header")
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		return input{}, errors.New("one line expected on standard input: a cookie value, name=value or a Cookie: header")
+	}
+	if len(s) >= 7 && strings.EqualFold(s[:7], "cookie:") {
+		s = strings.TrimSpace(s[7:])
+	} else if !strings.ContainsAny(s, "=;") {
+		return input{token: s, first: s}, nil // a token: base64url and dots, never "="
+	}
+	cookies, err := http.ParseCookie(s)
+	if err != nil {
+		return input{}, fmt.Errorf("cannot read the cookies: %v", err)
+	}
+	prefix, ok := sessionPrefix(cookies, base)
+	if !ok {
+		return input{}, fmt.Errorf("no cookie named %s, __Host-%s or __Secure-%s, nor their chunks %s.0, …; -cookie-name sets the base name", base, base, base, base)
+	}
+	// The library writes __Host- names, or bare ones with
+	// DevelopmentCookies; __Secure- names are read as bare ones (keys
+	// depend on the base name only).
+	in := input{cookies: true, header: s, dev: prefix != "__Host-"}
+	var renamed []string
+	seen := map[string]bool{}
+	chunk0 := ""
+	for _, c := range cookies {
+		name, _ := strings.CutPrefix(c.Name, prefix)
+		if !strings.HasPrefix(c.Name, prefix) || !isSessionName(name, base) || seen[c.Name] {
+			continue
+		}
+		seen[c.Name] = true
+		label := c.Name
+		switch name {
+		case base:
+			in.first = c.Value
+		case base + ".0":
+			chunk0 = c.Value
+		case "~r." + base:
+			label += " (companion)"
+		case "~t." + base:
+			label += " (tombstone)"
+		}
+		in.names = append(in.names, label)
+		renamed = append(renamed, name+"="+c.Value)
+	}
+	if !seen[prefix+base] {
+		in.first = chunk0
+	}
+	if prefix == "__Secure-" {
+		in.header = strings.Join(renamed, "; ")
+	}
+	return in, nil
+}
+
+// sessionPrefix returns the first prefix under which the cookies hold the
+// session token: as one cookie, else as chunks.
+func sessionPrefix(cookies []*http.Cookie, base string) (string, bool) {
+	for _, chunked := range []bool{false, true} {
+		for _, p := range cookiePrefixes {
+			for _, c := range cookies {
+				name, ok := strings.CutPrefix(c.Name, p)
+				if !ok {
+					continue
+				}
+				if !chunked && name == base || chunked && isChunkName(name, base) {
+					return p, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// isSessionName reports whether name (without its prefix) is one of the
+// session's cookies: the token or a chunk of it, the companion, the
+// tombstone.
+func isSessionName(name, base string) bool {
+	return name == base || name == "~r."+base || name == "~t."+base || isChunkName(name, base)
+}
+
+// isChunkName reports whether name is base.N, a chunk the library reads.
+func isChunkName(name, base string) bool {
+	n, ok := strings.CutPrefix(name, base+".")
+	if !ok {
+		return false
+	}
+	i, err := strconv.Atoi(n)
+	return err == nil && 0 <= i && i < jwesession.MaxChunksLimit && strconv.Itoa(i) == n
+}
+
+// printInfo prints what inspect found, one "name: value" line each.
+func (t tool) printInfo(kr *jwesession.Keyring, in input, info jwesession.TokenInfo, err error, o inspectOptions) {
+	w := t.stdout
+	if len(in.names) > 0 {
+		fmt.Fprintf(w, "cookies: %s\n", strings.Join(in.names, ", "))
+	}
+	fmt.Fprintf(w, "header: %s\n", headerText(in.first))
+	switch {
+	case info.KeyID == "":
+		fmt.Fprintln(w, "key: none (no readable kid)")
+	case info.KeyState == 0:
+		fmt.Fprintf(w, "key: %s (not in the keyring %s)\n", info.KeyID, kr)
+	default:
+		fmt.Fprintf(w, "key: %s (%s)\n", info.KeyID, info.KeyState)
+	}
+	if info.SessionID == "" {
+		return
+	}
+	now := t.now()
+	fmt.Fprintf(w, "origin key: %s\n", originText(kr, info.OriginKeyID))
+	fmt.Fprintf(w, "session id: %s\n", info.SessionID)
+	fmt.Fprintf(w, "sign-in id: %s\n", info.SignInID)
+	fmt.Fprintf(w, "issued: %s\n", when(info.IssuedAt, now))
+	// The library treats a token whose expiry lies beyond issue + idle +
+	// leeway (whole seconds) as expiring then.
+	expires := when(info.ExpiresAt, now)
+	if limit := info.IssuedAt.Add(o.idle.Truncate(time.Second) + o.leeway.Truncate(time.Second)); info.ExpiresAt.After(limit) {
+		expires += fmt.Sprintf("; treated as %s (issued + idle %v + leeway %v)", when(limit, now), o.idle, o.leeway)
+	}
+	fmt.Fprintf(w, "expires: %s\n", expires)
+	if err == nil {
+		fmt.Fprintf(w, "idle expiry: %s\n", when(info.IdleExpiry, now))
+	}
+	fmt.Fprintf(w, "signed in: %s\n", when(info.SignedInAt, now))
+	fmt.Fprintf(w, "absolute end: %s\n", when(info.AbsoluteEnd, now))
+	var data bytes.Buffer
+	if json.Compact(&data, info.Data) != nil {
+		data.Reset()
+		data.WriteString(strconv.Quote(string(info.Data)))
+	}
+	fmt.Fprintf(w, "data: %s\n", data.String())
+}
+
+// originText returns the origin key's id and its state in kr.
+func originText(kr *jwesession.Keyring, id string) string {
+	if id == "" {
+		return "none"
+	}
+	for _, k := range kr.Keys() {
+		if k.ID == id {
+			return id + " (" + k.State.String() + ")"
+		}
+	}
+	return id + " (not in the keyring)"
+}
+
+// headerText returns a token's protected header as printable text.
+func headerText(token string) string {
+	seg, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return "none (not a compact JWE)"
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return "unreadable (not base64url)"
+	}
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	if !json.Valid(b) || strings.ContainsFunc(string(b), func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return strconv.Quote(string(b))
+	}
+	return string(b)
+}
+
+// when formats a time in UTC with how long ago or ahead it is.
+func when(at, now time.Time) string {
+	d := at.Sub(now).Round(time.Second)
+	rel := "now"
+	switch {
+	case d > 0:
+		rel = "in " + d.String()
+	case d < 0:
+		rel = (-d).String() + " ago"
+	}
+	return at.UTC().Format(time.RFC3339) + " (" + rel + ")"
+}
