@@ -285,19 +285,29 @@ func TestUpdateSticksAgainstConcurrentReads(t *testing.T) {
 
 	// run plays the rounds and returns how many (round, order) pairs lost
 	// the update, and the counter a browser would hold after the first
-	// round if the update's response arrived first.
-	run := func(t *testing.T, touchOnRead bool) (lost int, updateFirst testData) {
-		m, _ := newTestManager(t, Config{}, nil) // fixed clock: no refresh, no re-key due
+	// round if the update's response arrived first. With due, every round
+	// starts with the sliding refresh due, so the reads write companions.
+	run := func(t *testing.T, touchOnRead, due bool) (lost int, updateFirst testData) {
+		m, clk := newTestManager(t, Config{}, nil)
 		h := raceApp(m, touchOnRead)
 		rng := rand.New(rand.NewPCG(seed, 1))
 		cookie := signIn(t, m, "alice")
 		for round := 1; round <= rounds; round++ {
+			if due {
+				clk.Advance(6 * time.Minute)
+			}
 			reads := 1 + rng.IntN(6)
 			upd, rs := raceRound(t, h, cookie, round, reads)
 			want := cookieHeader(cookie, upd) // the jar after the update alone
 			if !touchOnRead {
 				for _, r := range rs {
-					require.Empty(t, setCookies(r), "a plain read sets no cookie")
+					set, deleted := names(setCookies(r))
+					if due {
+						require.Equal(t, []string{cpCompanion}, set, "a read due for the refresh sets the companion alone")
+					} else {
+						require.Empty(t, set, "a plain read sets no cookie")
+					}
+					require.Empty(t, deleted)
 				}
 			}
 			if round == 1 {
@@ -308,7 +318,7 @@ func TestUpdateSticksAgainstConcurrentReads(t *testing.T) {
 			for range shuffles {
 				order := append([]*httptest.ResponseRecorder{upd}, rs...)
 				rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-				if raceApply(cookie, order) != want {
+				if res := read(t, m, raceApply(cookie, order)); res.Err != nil || res.D.N != round {
 					lost++
 				}
 			}
@@ -320,13 +330,15 @@ func TestUpdateSticksAgainstConcurrentReads(t *testing.T) {
 		return lost, updateFirst
 	}
 
-	t.Run("plain reads", func(t *testing.T) {
-		lost, first := run(t, false)
-		assert.Zero(t, lost, "no interleaving undoes the update")
-		assert.Equal(t, 1, first.N, "the update survives the reads' responses arriving after it")
-	})
+	for _, due := range []bool{false, true} {
+		t.Run(fmt.Sprintf("plain reads, refresh due=%v", due), func(t *testing.T) {
+			lost, first := run(t, false, due)
+			assert.Zero(t, lost, "no interleaving undoes the update")
+			assert.Equal(t, 1, first.N, "the update survives the reads' responses arriving after it")
+		})
+	}
 	t.Run("unsafe control: touch on every read", func(t *testing.T) {
-		lost, first := run(t, true)
+		lost, first := run(t, true, false)
 		assert.Positive(t, lost, "re-setting the cookie on reads loses updates: the test can see the bug")
 		assert.Equal(t, 0, first.N, "a read's response arriving after the update restores the old value")
 	})

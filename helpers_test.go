@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -154,7 +155,25 @@ func signIn(t testing.TB, m *Manager[testData], user string) string {
 	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 		require.NoError(t, s.SignIn(testData{User: user}))
 	})
-	require.Len(t, setCookies(rec), 1)
+	// Exactly one cookie set, the bare session cookie; the only deletions
+	// are those every write of the bare name owes: each chunk name when
+	// MaxChunks > 1 (the request carried nothing else).
+	var set, deleted []string
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			deleted = append(deleted, c.Name)
+		} else {
+			set = append(set, c.Name)
+		}
+	}
+	require.Equal(t, []string{m.CookieName()}, set, "one session cookie: %q", setCookies(rec))
+	var wantDeleted []string
+	if n := m.core.cfg.MaxChunks; n > 1 {
+		for i := range n {
+			wantDeleted = append(wantDeleted, m.CookieName()+"."+strconv.Itoa(i))
+		}
+	}
+	require.ElementsMatch(t, wantDeleted, deleted, "deletions: %q", setCookies(rec))
 	return cookieHeader("", rec)
 }
 

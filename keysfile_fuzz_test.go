@@ -14,7 +14,8 @@ import (
 // Fuzz targets for the keyring parsers: JWESESSION_KEYS (FuzzParseKeys)
 // and the keys file (FuzzParseKeysFile). No panic; an error never holds
 // the secret-looking parts of the input; an accepted keyring prints no
-// secret and round-trips through the syntax. Seeds: f.Add below and
+// secret, holds none with leading or trailing whitespace, and round-trips
+// through the syntax. Seeds: f.Add below and
 // testdata/fuzz/<FuzzName>/. Each runs in CI for 100000
 // executions (see .ci/run):
 //
@@ -32,6 +33,7 @@ var kfBadInputs = []string{
 	"a:decrypt-only:" + secretA, "a:primary:" + secretA + ",a:decrypt-only:" + secretB,
 	"a:primary:" + secretA + ",b:retired:" + secretA, "a:primary:" + secretA + ",",
 	"promoted: x\na:primary:" + secretA, "promoted: 2026-11-23T12:00:00Z\npromoted: 2026-11-23T12:00:00Z",
+	"a:primary: " + secretA, "a:primary:" + secretA + " \n", "a:primary:" + secretA + "\t\r\n",
 }
 
 // kfVocabulary returns the messages of kfBadInputs, both parsers.
@@ -45,7 +47,7 @@ func kfVocabulary() string {
 			}
 		}
 	}
-	_, err := NewKeyring(Key{ID: "a", State: KeyState(9), Secret: Secret{p: &secretBytes{b: &[]byte{1}}}})
+	_, err := NewKeyring(Key{ID: "a", State: KeyState(9), Secret: Secret{b: func() []byte { return []byte{1} }}})
 	b.WriteString(err.Error())
 	return b.String()
 }
@@ -106,8 +108,12 @@ func kfFormat(kr *Keyring, sep string) string {
 func kfCheckAccepted(t *testing.T, kr *Keyring, sep string, parse func(string) (*Keyring, error)) {
 	t.Helper()
 	for _, k := range kr.keys {
-		if s := string(k.Secret.bytes()); strings.Contains(kr.String(), s) {
+		s := string(k.Secret.bytes())
+		if strings.Contains(kr.String(), s) {
 			t.Fatalf("String shows a secret: %s", kr)
+		}
+		if strings.TrimSpace(s) != s {
+			t.Fatalf("key %s: a secret with leading or trailing whitespace was accepted", k.ID)
 		}
 	}
 	again, err := parse(kfFormat(kr, sep))

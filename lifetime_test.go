@@ -3,6 +3,7 @@ package jwesession
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,26 +15,62 @@ import (
 // Lifetimes on the injected clock, no sleeps. Helpers prefixed lt; the rot
 // helpers come from rotate_test.go.
 
-// ltForge seals env under m's primary key, as the library would, and returns
-// the Cookie header carrying it.
+// ltForge seals env under m's primary key, as the library would (a sign-in
+// id and origin filled in when env has none), and returns the Cookie header
+// carrying it.
 func ltForge(t testing.TB, m *Manager[testData], env envelope) string {
 	t.Helper()
+	if env.V == 0 {
+		env.V = formatVersion
+	}
+	if env.Sin == "" {
+		env.Sin = "forged-sign-in-0000000"
+	}
+	if env.Org == "" {
+		env.Org = m.core.ring.Load().primary.id
+	}
 	pt, err := json.Marshal(env)
 	require.NoError(t, err)
 	tok := seal(m.core.ring.Load().primary, purposeData, pt)
 	return m.CookieName() + "=" + tok
 }
 
-// ltWritten returns the claims and Max-Age of the one session cookie rec set.
+// ltWritten returns the claims and Max-Age of the session token rec set:
+// the one cookie set besides a tombstone; every other line is a deletion.
 func ltWritten(t testing.TB, m *Manager[testData], rec interface {
 	Result() *http.Response
 }) (envelope, int) {
 	t.Helper()
+	var tok *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		switch {
+		case c.MaxAge < 0 || c.Name == cpName(m, tombstoneMark):
+		case c.Name == m.CookieName() && tok == nil:
+			tok = c
+		default:
+			t.Fatalf("unexpected cookie %s in %q", c.Name, rec.Result().Header["Set-Cookie"])
+		}
+	}
+	require.NotNil(t, tok, "no session cookie in %q", rec.Result().Header["Set-Cookie"])
+	return rotClaims(t, m, tok.Value), tok.MaxAge
+}
+
+// ltCompanion returns the claims and Max-Age of the companion rec set, the
+// only Set-Cookie of rec (m uses the default name and secretA).
+func ltCompanion(t testing.TB, rec *httptest.ResponseRecorder) (sid string, iat, exp int64, maxAge int) {
+	t.Helper()
 	cs := rec.Result().Cookies()
-	require.Len(t, cs, 1)
-	require.Equal(t, m.CookieName(), cs[0].Name)
-	require.GreaterOrEqual(t, cs[0].MaxAge, 0, "a session cookie, not a deletion")
-	return rotClaims(t, m, cs[0].Value), cs[0].MaxAge
+	require.Len(t, cs, 1, "only the companion: %q", setCookies(rec))
+	require.Equal(t, cpCompanion, cs[0].Name)
+	pt, err := cpOpenAs(secretA, "A256GCM companion session", cs[0].Value)
+	require.NoError(t, err)
+	var c struct {
+		Sid      string
+		Iat, Exp int64
+	}
+	require.NoError(t, json.Unmarshal(pt, &c))
+	require.Equal(t, cpCompanionPT(c.Sid, c.Iat, c.Exp), string(pt), "the one form")
+	return c.Sid, c.Iat, c.Exp, cs[0].MaxAge
 }
 
 // ltKeepAlive reads the session every step for d, following the cookie as a
@@ -50,30 +87,27 @@ func ltKeepAlive(t testing.TB, m *Manager[testData], clk *testClock, cookie stri
 	return cookie
 }
 
-// ltAssertDeleted checks that res is a rejected session: no data, err, and
-// the cookie deleted.
-func ltAssertDeleted(t testing.TB, m *Manager[testData], res readResult, err error) {
+// ltAssertRejected checks that res is a rejected session: no data, err, and
+// nothing written (a read never deletes the rejected cookie).
+func ltAssertRejected(t testing.TB, res readResult, err error) {
 	t.Helper()
 	assert.False(t, res.OK)
 	assert.Empty(t, res.D.User)
 	assert.ErrorIs(t, res.Err, err)
-	cs := res.Rec.Result().Cookies()
-	if assert.Len(t, cs, 1) {
-		assert.Equal(t, m.CookieName(), cs[0].Name)
-		assert.Equal(t, -1, cs[0].MaxAge, "deleted: Max-Age=0")
-	}
+	assert.Empty(t, setCookies(res.Rec), "a read writes no Set-Cookie for a rejected cookie")
+	assert.Equal(t, "private, no-cache", res.Rec.Header().Get("Cache-Control"))
 }
 
 var ltCustom = Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: time.Minute, Leeway: 5 * time.Second}
 
 func TestIdleExpiry(t *testing.T) {
 	for _, c := range []struct {
-		name         string
-		cfg          Config
-		idle, leeway time.Duration
+		name              string
+		cfg               Config
+		idle, abs, leeway time.Duration
 	}{
-		{"defaults", Config{}, 30 * time.Minute, 30 * time.Second},
-		{"custom", ltCustom, 10 * time.Minute, 5 * time.Second},
+		{"defaults", Config{}, 30 * time.Minute, 8 * time.Hour, 30 * time.Second},
+		{"custom", ltCustom, 10 * time.Minute, time.Hour, 5 * time.Second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, clk := newTestManager(t, c.cfg, nil)
@@ -85,7 +119,7 @@ func TestIdleExpiry(t *testing.T) {
 			env, maxAge := ltWritten(t, m, rec)
 			assert.Equal(t, t0.Unix(), env.Iat)
 			assert.Equal(t, t0.Add(c.idle).Unix(), env.Exp)
-			assert.Equal(t, int(c.idle/time.Second), maxAge)
+			assert.Equal(t, int(c.abs/time.Second), maxAge, "Max-Age is the absolute end")
 			cookie := cookieHeader("", rec)
 
 			clk.Advance(c.idle + c.leeway)
@@ -94,7 +128,7 @@ func TestIdleExpiry(t *testing.T) {
 			require.True(t, res.OK)
 
 			clk.Advance(time.Second)
-			ltAssertDeleted(t, m, read(t, m, cookie), ErrExpired)
+			ltAssertRejected(t, read(t, m, cookie), ErrExpired)
 		})
 	}
 }
@@ -132,6 +166,8 @@ func TestSlidingRefreshThrottle(t *testing.T) {
 			m, clk := newTestManager(t, c.cfg, nil)
 			cfg := m.core.cfg
 			cookie := signIn(t, m, "alice")
+			tok := rotToken(t, m, cookie)
+			sid := rotClaims(t, m, tok).Sid
 			iat := clk.Now().Unix()
 			writes := 0
 			for elapsed := time.Duration(0); elapsed < c.total; elapsed += c.step {
@@ -146,12 +182,14 @@ func TestSlidingRefreshThrottle(t *testing.T) {
 					continue
 				}
 				writes++
-				env, maxAge := ltWritten(t, m, res.Rec)
-				assert.Equal(t, now, env.Iat)
-				assert.Equal(t, now+int64(cfg.IdleTimeout/time.Second), env.Exp, "the refresh extends exp")
+				csid, ciat, cexp, maxAge := ltCompanion(t, res.Rec)
+				assert.Equal(t, sid, csid)
+				assert.Equal(t, now, ciat)
+				assert.Equal(t, now+int64(cfg.IdleTimeout/time.Second), cexp, "the refresh extends exp")
 				assert.Equal(t, int(cfg.IdleTimeout/time.Second), maxAge)
 				iat = now
 				cookie = cookieHeader(cookie, res.Rec)
+				require.Equal(t, tok, rotToken(t, m, cookie), "the session token is never re-issued by a read")
 			}
 			assert.Equal(t, c.want, writes, "Set-Cookie count")
 		})
@@ -163,21 +201,23 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 	t0 := clk.Now().Unix()
 	end := t0 + 8*3600
 	cookie := signIn(t, m, "alice")
-	sid := rotClaims(t, m, rotToken(t, m, cookie)).Sid
+	tok := rotToken(t, m, cookie)
+	sid := rotClaims(t, m, tok).Sid
 
-	// Kept active by refreshes until 7h40m; exp never passes the end.
+	// Kept active by refreshes (companions) until 7h40m; their exp never
+	// passes the end.
 	for i := 1; i <= 23; i++ {
 		clk.Advance(20 * time.Minute)
 		now := clk.Now().Unix()
 		res := read(t, m, cookie)
 		require.NoError(t, res.Err, "at %d min", i*20)
 		require.True(t, res.OK)
-		env, maxAge := ltWritten(t, m, res.Rec)
-		assert.Equal(t, min(now+1800, end), env.Exp, "at %d min", i*20)
-		assert.Equal(t, int(env.Exp-now), maxAge, "Max-Age follows exp at %d min", i*20)
-		assert.Equal(t, t0, env.Abs, "no refresh moves the absolute start")
-		assert.Equal(t, sid, env.Sid)
+		csid, _, exp, maxAge := ltCompanion(t, res.Rec)
+		assert.Equal(t, min(now+1800, end), exp, "at %d min", i*20)
+		assert.Equal(t, int(exp-now), maxAge, "the companion's Max-Age follows its exp at %d min", i*20)
+		assert.Equal(t, sid, csid)
 		cookie = cookieHeader(cookie, res.Rec)
+		require.Equal(t, tok, rotToken(t, m, cookie), "no refresh re-issues the token (nor moves its absolute start)")
 	}
 
 	// 7h50m: Touch re-issues, but exp stays at the end.
@@ -188,7 +228,9 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 	env, maxAge := ltWritten(t, m, rec)
 	assert.Equal(t, clk.Now().Unix(), env.Iat)
 	assert.Equal(t, end, env.Exp, "Touch does not extend past the absolute lifetime")
+	assert.Equal(t, t0, env.Abs)
 	assert.Equal(t, 600, maxAge)
+	assert.Equal(t, cpDeletion(cpCompanion), cpLine(t, rec, cpCompanion), "the carried companion deleted")
 	cookie = cookieHeader(cookie, rec)
 
 	// 7h55m: Renew gives a new id, same absolute start, same end.
@@ -222,7 +264,7 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 	require.True(t, res.OK)
 	assert.Empty(t, setCookies(res.Rec), "refresh not due yet (last issue 2m30s ago)")
 	clk.Advance(time.Second)
-	ltAssertDeleted(t, m, read(t, m, cookie), ErrExpired)
+	ltAssertRejected(t, read(t, m, cookie), ErrExpired)
 }
 
 // The absolute lifetime is enforced from the token's absolute start, not
@@ -237,7 +279,7 @@ func TestAbsoluteLifetimeFromClaims(t *testing.T) {
 	require.NoError(t, res.Err)
 	require.True(t, res.OK)
 	clk.Advance(time.Second)
-	ltAssertDeleted(t, m, read(t, m, cookie), ErrExpired)
+	ltAssertRejected(t, read(t, m, cookie), ErrExpired)
 }
 
 func TestSignInResetsAbsoluteRenewKeepsIt(t *testing.T) {
@@ -253,7 +295,9 @@ func TestSignInResetsAbsoluteRenewKeepsIt(t *testing.T) {
 		})
 		env, maxAge := ltWritten(t, m, rec)
 		assert.Equal(t, clk.Now().Unix(), env.Abs)
-		assert.Equal(t, 1800, maxAge, "exp no longer capped by the old sign-in")
+		assert.Equal(t, clk.Now().Unix()+1800, env.Exp, "exp no longer capped by the old sign-in")
+		assert.Equal(t, 8*3600, maxAge, "Max-Age is the new sign-in's absolute end")
+		cpLine(t, rec, cpTombstone) // the old sign-in ended as by a sign-out
 		// Alive well past the first sign-in's end (t0 + 8h).
 		cookie = ltKeepAlive(t, m, clk, cookieHeader(cookie, rec), 2*time.Hour, step)
 		require.Greater(t, clk.Now().Sub(t0), 8*time.Hour+31*time.Second)
@@ -274,13 +318,14 @@ func TestSignInResetsAbsoluteRenewKeepsIt(t *testing.T) {
 		env, maxAge := ltWritten(t, m, rec)
 		assert.Equal(t, t0.Unix(), env.Abs)
 		assert.NotEqual(t, sid, env.Sid)
-		assert.Equal(t, 1800, maxAge)
+		assert.Equal(t, clk.Now().Unix()+1800, env.Exp)
+		assert.Equal(t, 3600, maxAge, "Max-Age is the kept absolute end")
 		cookie = ltKeepAlive(t, m, clk, cookieHeader(cookie, rec), 40*time.Minute, step) // t0 + 7h40m
 		clk.Advance(20*time.Minute + 30*time.Second)                                     // t0 + 8h + leeway
 		res := read(t, m, cookie)
 		require.NoError(t, res.Err)
 		clk.Advance(time.Second)
-		ltAssertDeleted(t, m, read(t, m, cookie), ErrExpired)
+		ltAssertRejected(t, read(t, m, cookie), ErrExpired)
 	})
 }
 
@@ -310,7 +355,7 @@ func TestNotYetValid(t *testing.T) {
 			})
 			res := read(t, m, cookie)
 			if c.want != nil {
-				ltAssertDeleted(t, m, res, c.want)
+				ltAssertRejected(t, res, c.want)
 				assert.NotErrorIs(t, res.Err, ErrExpired)
 				return
 			}
@@ -322,51 +367,97 @@ func TestNotYetValid(t *testing.T) {
 	}
 }
 
-func TestMaxAgeFollowsExpCapped(t *testing.T) {
+// The session token's Max-Age is its absolute end (companions extend its
+// idle expiry past its own exp, and the browser must keep it meanwhile); a
+// companion's is its exp; both capped at the 400 days browsers keep.
+func TestMaxAgeIsAbsoluteEndCapped(t *testing.T) {
 	const day = 24 * time.Hour
 	const cap400 = 400 * 24 * 3600
+	signInRec := func(t *testing.T, m *Manager[testData]) *httptest.ResponseRecorder {
+		return serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			require.NoError(t, s.SignIn(testData{User: "alice"}))
+		})
+	}
 	t.Run("capped at 400 days", func(t *testing.T) {
-		for _, idle := range []time.Duration{400*day + time.Second, 500 * day} {
+		for _, idle := range []time.Duration{30 * time.Minute, 400*day + time.Second, 500 * day} {
 			m, clk := newTestManager(t, Config{IdleTimeout: idle, AbsoluteTimeout: 1000 * day}, nil)
 			now := clk.Now().Unix()
-			rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-				require.NoError(t, s.SignIn(testData{User: "alice"}))
-			})
+			rec := signInRec(t, m)
 			env, maxAge := ltWritten(t, m, rec)
 			assert.Equal(t, cap400, maxAge, "idle %v", idle)
 			assert.Equal(t, now+int64(idle/time.Second), env.Exp, "the token keeps its own expiry")
 			assert.Contains(t, setCookies(rec)[0], "; Max-Age=34560000;")
 
-			// A refresh much later is capped the same way.
-			clk.Advance(300 * day)
+			// A refresh much later: the companion is capped the same way.
+			clk.Advance(idle / 2)
 			res := read(t, m, cookieHeader("", rec))
 			require.NoError(t, res.Err)
-			env, maxAge = ltWritten(t, m, res.Rec)
-			assert.Equal(t, cap400, maxAge)
-			assert.Equal(t, clk.Now().Unix()+int64(idle/time.Second), env.Exp)
+			_, _, exp, maxAge := ltCompanion(t, res.Rec)
+			assert.Equal(t, min(cap400, int(idle/time.Second)), maxAge)
+			assert.Equal(t, clk.Now().Unix()+int64(idle/time.Second), exp)
 		}
 	})
 	t.Run("exactly 400 days", func(t *testing.T) {
 		m, _ := newTestManager(t, Config{IdleTimeout: 400 * day, AbsoluteTimeout: 400 * day}, nil)
-		_, maxAge := ltWritten(t, m, serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-			require.NoError(t, s.SignIn(testData{User: "alice"}))
-		}))
+		_, maxAge := ltWritten(t, m, signInRec(t, m))
 		assert.Equal(t, cap400, maxAge)
 	})
-	t.Run("follows exp", func(t *testing.T) {
+	t.Run("the absolute end, not exp", func(t *testing.T) {
 		m, clk := newTestManager(t, Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 3 * time.Hour}, nil)
 		t0 := clk.Now().Unix()
-		rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-			require.NoError(t, s.SignIn(testData{User: "alice"}))
-		})
-		_, maxAge := ltWritten(t, m, rec)
-		assert.Equal(t, 7200, maxAge)
+		rec := signInRec(t, m)
+		env, maxAge := ltWritten(t, m, rec)
+		assert.Equal(t, t0+7200, env.Exp)
+		assert.Equal(t, 10800, maxAge)
+		cookie := cookieHeader("", rec)
+
 		clk.Advance(90 * time.Minute)
-		res := read(t, m, cookieHeader("", rec))
+		res := read(t, m, cookie)
 		require.NoError(t, res.Err)
-		env, maxAge := ltWritten(t, m, res.Rec)
-		assert.Equal(t, t0+3*3600, env.Exp, "capped by the absolute lifetime")
+		_, _, exp, maxAge := ltCompanion(t, res.Rec)
+		assert.Equal(t, t0+3*3600, exp, "capped by the absolute lifetime")
 		assert.Equal(t, 5400, maxAge)
+		cookie = cookieHeader(cookie, res.Rec)
+
+		clk.Advance(10 * time.Minute)
+		rec = serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			require.NoError(t, s.Update(func(d *testData) error { d.N = 1; return nil }))
+		})
+		env, maxAge = ltWritten(t, m, rec)
+		assert.Equal(t, t0+3*3600, env.Exp)
+		assert.Equal(t, 4800, maxAge)
+	})
+}
+
+// A token whose exp lies beyond iat + IdleTimeout + Leeway (no library
+// token does) is treated as expiring then, not rejected; so lowering
+// IdleTimeout shortens the sessions in flight.
+func TestTokenExpClamped(t *testing.T) {
+	t.Run("forged long exp", func(t *testing.T) {
+		m, clk := newTestManager(t, Config{}, nil)
+		now := clk.Now().Unix()
+		cookie := ltForge(t, m, envelope{Sid: "sid-1", Iat: now, Exp: now + 10*3600, Abs: now, Data: json.RawMessage(`{"user":"eve"}`)})
+		res := cpRead(t, m, cookie)
+		require.NoError(t, res.Err)
+		assert.Equal(t, now+1830, res.Exp)
+		clk.Advance(1860 * time.Second) // the clamped exp + leeway
+		require.NoError(t, read(t, m, cookie).Err)
+		clk.Advance(time.Second)
+		ltAssertRejected(t, read(t, m, cookie), ErrExpired)
+	})
+	t.Run("idle timeout lowered", func(t *testing.T) {
+		long, clk := newTestManager(t, Config{IdleTimeout: time.Hour}, nil)
+		short, _ := newTestManager(t, Config{Now: clk.Now}, nil)
+		now := clk.Now().Unix()
+		cookie := signIn(t, long, "alice")
+		clk.Advance(20 * time.Minute)
+		res := cpRead(t, short, cookie)
+		require.NoError(t, res.Err, "shortened, not signed out")
+		assert.Equal(t, now+1830, res.Exp)
+		require.NoError(t, read(t, long, cookie).Err)
+		clk.Advance(11*time.Minute + time.Second) // now + 31m + 1s
+		ltAssertRejected(t, read(t, short, cookie), ErrExpired)
+		require.NoError(t, read(t, long, cookie).Err, "control: the longer idle timeout still accepts it")
 	})
 }
 
@@ -455,5 +546,7 @@ func TestRefreshAfterDefaultFollowsShortIdle(t *testing.T) {
 	clk.Advance(time.Second)
 	res := read(t, m, c)
 	require.NoError(t, res.Err)
-	assert.Len(t, setCookies(res.Rec), 1, "due after half the idle timeout")
+	set, deleted := names(setCookies(res.Rec))
+	assert.Equal(t, []string{cpCompanion}, set, "due after half the idle timeout: the companion")
+	assert.Empty(t, deleted)
 }

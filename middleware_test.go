@@ -29,7 +29,8 @@ import (
 // Cache-Control at the CDNs and proxies that read them.
 var mwCDNHeaders = []string{
 	"Expires", "Surrogate-Control", "CDN-Cache-Control",
-	"Cloudflare-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires",
+	"Cloudflare-CDN-Cache-Control", "Vercel-CDN-Cache-Control", "Netlify-CDN-Cache-Control",
+	"Acme-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires",
 }
 
 // mwPolicy is what a handler did with its session, as the cache policy sees
@@ -48,7 +49,8 @@ type mwCookieWant int
 const (
 	mwNoCookie mwCookieWant = iota
 	mwSessionCookie
-	mwDeletion
+	mwCompanion // the companion alone (the sliding refresh)
+	mwSignOut   // the tombstone and deletions
 )
 
 // mwWantCacheControl is the Cache-Control DESIGN.md ("Cache policy")
@@ -144,6 +146,13 @@ func TestCachePolicyTable(t *testing.T) {
 		{"cdn header under a non-canonical key", func(h http.Header) {
 			h["cdn-cache-control"] = []string{"max-age=600"}
 		}, false},
+		{"vendor cdn headers in odd casing", func(h http.Header) {
+			h["vercel-cdn-cache-control"] = []string{"max-age=600"}
+			h["NETLIFY-CDN-CACHE-CONTROL"] = []string{"max-age=600"}
+			h["cloudflare-Cdn-cache-CONTROL"] = []string{"max-age=600"}
+			h["aCME-cdn-CACHE-control"] = []string{"max-age=600"}
+		}, false},
+		{"a header merely containing CDN-Cache-Control stays", set("X-CDN-Cache-Control-Info", "hit"), false},
 		{"everything at once", func(h http.Header) {
 			h.Set("Cache-Control", "public, max-age=600, s-maxage=600")
 			h.Add("Vary", "Accept-Encoding")
@@ -154,7 +163,9 @@ func TestCachePolicyTable(t *testing.T) {
 		}, false},
 	}
 
-	m, _ := newTestManager(t, Config{}, nil)
+	m, clk := newTestManager(t, Config{}, nil)
+	due := signIn(t, m, "alice")
+	clk.Advance(6 * time.Minute) // due's refresh is due; the clock stays here
 	valid := signIn(t, m, "alice")
 	garbage := m.CookieName() + "=garbage"
 	uses := []struct {
@@ -181,14 +192,18 @@ func TestCachePolicyTable(t *testing.T) {
 		{"wrote: set", valid, func(t *testing.T, s *Session[testData]) {
 			assert.NoError(t, s.Set(testData{User: "alice", N: 7}))
 		}, mwWrote, mwSessionCookie},
-		{"deleted: clear", valid, func(t *testing.T, s *Session[testData]) {
+		{"wrote: companion (refresh due)", due, func(t *testing.T, s *Session[testData]) {
+			_, ok := s.Get()
+			assert.True(t, ok)
+		}, mwWrote, mwCompanion},
+		{"wrote: tombstone and deletions (clear)", valid, func(t *testing.T, s *Session[testData]) {
 			assert.NoError(t, s.Clear())
-		}, mwWrote, mwDeletion},
-		{"deleted: bad cookie read", garbage, func(t *testing.T, s *Session[testData]) {
+		}, mwWrote, mwSignOut},
+		{"read: bad cookie, not deleted", garbage, func(t *testing.T, s *Session[testData]) {
 			_, ok := s.Get()
 			assert.False(t, ok)
 			assert.Error(t, s.Err())
-		}, mwWrote, mwDeletion},
+		}, mwRead, mwNoCookie},
 	}
 	statuses := []struct {
 		code  int
@@ -239,14 +254,14 @@ func TestCachePolicyTable(t *testing.T) {
 						assert.Equal(t, m.CookieName(), cookies[0].Name)
 						assert.NotEmpty(t, cookies[0].Value)
 						assert.Positive(t, cookies[0].MaxAge)
-					case mwDeletion:
-						require.NotEmpty(t, cookies)
-						names := map[string]bool{}
-						for _, c := range cookies {
-							assert.Negative(t, c.MaxAge, "only deletions: %s", c.Raw)
-							names[c.Name] = true
-						}
-						assert.True(t, names[m.CookieName()], "the session cookie is deleted")
+					case mwCompanion:
+						require.Len(t, cookies, 1, got["Set-Cookie"])
+						assert.Equal(t, cpCompanion, cookies[0].Name)
+						assert.Positive(t, cookies[0].MaxAge)
+					case mwSignOut:
+						set, deleted := names(got["Set-Cookie"])
+						assert.Equal(t, []string{cpTombstone}, set)
+						assert.Equal(t, []string{m.CookieName()}, deleted)
 					}
 
 					want, wantVary := mwExpectSessionHeaders(base.Result().Header, u.policy, hc.noStore)
@@ -260,6 +275,56 @@ func TestCachePolicyTable(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// Every header named CDN-Cache-Control or ending in -CDN-Cache-Control
+// goes, whatever its vendor or casing; one merely containing it stays.
+func TestCachePolicyStripsEveryCDNCacheControl(t *testing.T) {
+	stripped := []string{
+		"vercel-cdn-cache-control", "NETLIFY-CDN-CACHE-CONTROL", "Cloudflare-cdn-Cache-control",
+		"cdn-CACHE-control", "Acme-CDN-Cache-Control", "acme-edge-cdn-cache-control",
+	}
+	kept := []string{
+		"X-CDN-Cache-Control-Info", "XCDN-Cache-Control", "CDN-Cache-Controls",
+		"Acme-CDN-Cache", "Cache-Control-CDN", "CDN-Cache-Control-Acme",
+	}
+	m, clk := newTestManager(t, Config{}, nil)
+	due := signIn(t, m, "alice")
+	clk.Advance(6 * time.Minute)
+	valid := signIn(t, m, "alice")
+	for _, c := range []struct {
+		name, cookie string
+		do           func(s *Session[testData])
+		sets         bool // the response carries a Set-Cookie
+	}{
+		{"read", valid, func(s *Session[testData]) { s.Get() }, false},
+		{"rejected read", "__Host-session=garbage", func(s *Session[testData]) { s.Get() }, false},
+		{"write", valid, func(s *Session[testData]) { _ = s.Set(testData{User: "bob"}) }, true},
+		{"companion", due, func(s *Session[testData]) { s.Get() }, true},
+		{"sign-out", valid, func(s *Session[testData]) { _ = s.Clear() }, true},
+		{"untouched (control)", valid, func(*Session[testData]) {}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := serve(t, m, c.cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+				for _, k := range append(stripped, kept...) {
+					w.Header()[k] = []string{"max-age=600"}
+				}
+				c.do(s)
+			})
+			h := rec.Result().Header
+			assert.Equal(t, c.sets, len(h["Set-Cookie"]) > 0)
+			for _, k := range kept {
+				assert.Equal(t, []string{"max-age=600"}, h[k], k)
+			}
+			for _, k := range stripped {
+				_, present := h[k]
+				assert.Equal(t, c.name == "untouched (control)", present, k)
+			}
+			if c.sets {
+				assert.Equal(t, []string{"no-store, private"}, h["Cache-Control"])
+			}
+		})
 	}
 }
 
@@ -728,11 +793,11 @@ func TestUntouchedIsByteIdenticalOnRealServer(t *testing.T) {
 	old := signIn(t, m, "alice")
 	clk.Advance(10 * time.Minute) // old is now due for the sliding refresh
 	cur := signIn(t, m, "carol")
-	// Promote a new key: every token under "a" is now due for re-keying.
+	// Promote a new key: every token under "a" is under an older key.
 	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
 	cookies := map[string]string{
-		"due for refresh and re-key": old,
-		"due for re-key":             cur,
+		"due for refresh, older key": old,
+		"older key":                  cur,
 		"bad":                        m.CookieName() + "=garbage",
 		"among others":               "theme=dark; " + cur + "; lang=en",
 	}
@@ -816,5 +881,9 @@ func TestUntouchedIsByteIdenticalOnRealServer(t *testing.T) {
 	defer srv.Close()
 	_, h, _ := fetch(t, srv, "/", cur)
 	assert.NotEqual(t, before, opened(), "a read opens the cookie")
-	assert.NotEmpty(t, h["Set-Cookie"], "and a read re-keys it")
+	assert.Empty(t, h["Set-Cookie"], "and never re-keys it")
+	_, h, _ = fetch(t, srv, "/", old)
+	set, deleted := names(h["Set-Cookie"])
+	assert.Equal(t, []string{cpCompanion}, set, "a read due for the refresh writes the companion alone")
+	assert.Empty(t, deleted)
 }

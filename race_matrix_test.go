@@ -109,28 +109,30 @@ var mxOps = []mxOp{
 }
 
 // mxCond ages or alters the base state: it gets the manager, its clock and
-// the base jar's cookies (the sign-in response's), and may change them.
+// the base jar's cookies (the sign-in response's), and may change or
+// replace them.
 type mxCond struct {
 	name     string
 	rejected bool // the browser's cookie is refused
-	alter    func(t *testing.T, m *Manager[matrixData], clk *testClock, base []*http.Cookie)
+	alter    func(t *testing.T, m *Manager[matrixData], clk *testClock, base *[]*http.Cookie)
 }
 
 var mxConds = []mxCond{
-	{"none", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ []*http.Cookie) {
+	{"none", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ *[]*http.Cookie) {
 		clk.Advance(time.Minute)
 	}},
-	{"refresh-due", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ []*http.Cookie) {
+	{"refresh-due", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ *[]*http.Cookie) {
 		clk.Advance(6 * time.Minute)
 	}},
-	{"older-key", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ []*http.Cookie) {
+	{"older-key", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ *[]*http.Cookie) {
 		require.NoError(t, m.SetKeyring(mustKeyring(t, "k2:primary:"+secretB, "k1:decrypt-only:"+secretA)))
 		clk.Advance(time.Minute)
 	}},
-	{"rejected-expired", true, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ []*http.Cookie) {
+	{"rejected-expired", true, func(t *testing.T, m *Manager[matrixData], clk *testClock, _ *[]*http.Cookie) {
 		clk.Advance(31 * time.Minute)
 	}},
-	{"rejected-damaged", true, func(t *testing.T, m *Manager[matrixData], clk *testClock, base []*http.Cookie) {
+	{"rejected-damaged", true, func(t *testing.T, m *Manager[matrixData], clk *testClock, bp *[]*http.Cookie) {
+		base := *bp
 		for i, c := range base {
 			if c.Name != m.CookieName()+".1" {
 				continue
@@ -148,6 +150,28 @@ var mxConds = []mxCond{
 			return
 		}
 		t.Fatal("no chunk .1 to damage")
+	}},
+	// The jar holds the tombstone of an earlier sign-in of the same user:
+	// sign out, sign in again (the base), with all the invariants of "none".
+	{"tombstoned-earlier", false, func(t *testing.T, m *Manager[matrixData], clk *testClock, base *[]*http.Cookie) {
+		clk.Advance(time.Minute)
+		out, err := mxServe(m, mxHeader(mxJar(t, *base)), func(s *Session[matrixData]) error { return s.Clear() })
+		require.NoError(t, err)
+		var tomb []*http.Cookie
+		for _, c := range out {
+			if c.MaxAge > 0 {
+				tomb = append(tomb, c)
+			}
+		}
+		require.Len(t, tomb, 1, "the sign-out writes one cookie: the tombstone")
+		require.ErrorIs(t, mxObserve(t, m, mxJar(t, *base, tomb)).Err, ErrSignedOut, "the tombstone names the first sign-in")
+		clk.Advance(time.Minute)
+		in, err := mxServe(m, mxHeader(mxJar(t, *base, out)), func(s *Session[matrixData]) error {
+			return s.SignIn(matrixData{User: "alice", Note: mxNoteBase})
+		})
+		require.NoError(t, err)
+		*base = append(tomb, in...)
+		clk.Advance(time.Minute)
 	}},
 }
 
@@ -301,7 +325,7 @@ func TestRaceMatrix(t *testing.T) {
 					require.True(t, c.Secure, "production cookies are Secure")
 				}
 			}
-			cond.alter(t, m, clk, base)
+			cond.alter(t, m, clk, &base)
 			baseObs := mxObserve(t, m, mxJar(t, base))
 			if cond.rejected {
 				require.False(t, baseObs.In, "the base cookie must be rejected")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -117,7 +118,7 @@ func TestKeysFilePromotedLine(t *testing.T) {
 		k2 := kr.WithPromotedAt(at)
 		assert.True(t, kr.PromotedAt().IsZero(), "the original is unchanged")
 		assert.Equal(t, at, k2.PromotedAt())
-		assert.Equal(t, kr.Keys(), k2.Keys())
+		rotSameKeys(t, kr.Keys(), k2.Keys())
 		assert.True(t, k2.WithPromotedAt(time.Time{}).equal(kr))
 	})
 	errCases := []struct {
@@ -325,13 +326,16 @@ func TestWatchKeysFile(t *testing.T) {
 		assert.Equal(t, "Keyring[b:primary a:decrypt-only; promoted 2026-11-23T12:00:00Z]", m.Keyring().String())
 		res := read(t, m, c)
 		require.NoError(t, res.Err)
-		c = cookieHeader(c, res.Rec) // re-keyed under b
+		assert.Empty(t, setCookies(res.Rec), "a read never re-keys")
+		c = cookieHeader(c, rotUpdate(t, m, c)) // written: under b, origin a
+		bob := signIn(t, m, "bob")
 
 		publish("b:primary:" + secretB + "\na:retired:" + secretA + "\n")
 		rlEventually(t, keyring("Keyring[b:primary a:retired]"), "step 3 loaded")
-		res = read(t, m, c)
+		assert.ErrorIs(t, read(t, m, c).Err, ErrRetiredKey, "signed in under a, rewritten under b: ends with a")
+		res = read(t, m, bob)
 		require.NoError(t, res.Err)
-		assert.Equal(t, "alice", res.D.User)
+		assert.Equal(t, "bob", res.D.User)
 
 		cancel()
 		select {
@@ -473,6 +477,7 @@ type rlInspectCase struct {
 	name   string
 	cookie func(t *testing.T, m *Manager[testData], clk *testClock) string
 	want   error
+	org    string // the origin Inspect reports when accepted; "" is the token's key
 }
 
 func TestInspectAgreesWithMiddleware(t *testing.T) {
@@ -484,35 +489,46 @@ func TestInspectAgreesWithMiddleware(t *testing.T) {
 			return rotIssue(t, m, mustKeyring(t, entry), "alice")
 		}
 	}
+	forged := func(kid, org string) func(t *testing.T, m *Manager[testData], clk *testClock) string {
+		return func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			return orForge(t, m, kid, envelope{Org: org})
+		}
+	}
 	cases := []rlInspectCase{
-		{"primary", under("b:primary:" + secretB), nil},
-		{"older decrypt-only", under("a:primary:" + secretA), nil},
-		{"newer decrypt-only", under("n:primary:" + secretC), nil},
-		{"retired", under("r:primary:" + test32("r")), ErrRetiredKey},
-		{"unknown", under("z:primary:" + test32("z")), ErrUnknownKey},
-		{"kid over another key", under("b:primary:" + test32("z")), ErrDecrypt},
+		{"primary", under("b:primary:" + secretB), nil, ""},
+		{"older decrypt-only", under("a:primary:" + secretA), nil, ""},
+		{"newer decrypt-only", under("n:primary:" + secretC), nil, ""},
+		{"retired", under("r:primary:" + test32("r")), ErrRetiredKey, ""},
+		{"unknown", under("z:primary:" + test32("z")), ErrUnknownKey, ""},
+		{"kid over another key", under("b:primary:" + test32("z")), ErrDecrypt, ""},
 		{"tampered", func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			c := signIn(t, m, "alice")
 			return c[:len(c)-3] + "AAA"
-		}, ErrDecrypt},
-		{"malformed", func(t *testing.T, m *Manager[testData], clk *testClock) string { return m.CookieName() + "=abc.def" }, ErrMalformed},
+		}, ErrDecrypt, ""},
+		{"malformed", func(t *testing.T, m *Manager[testData], clk *testClock) string { return m.CookieName() + "=abc.def" }, ErrMalformed, ""},
 		{"idle expiry", func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			c := signIn(t, m, "alice")
 			clk.Advance(31 * time.Minute)
 			return c
-		}, ErrExpired},
+		}, ErrExpired, ""},
 		{"absolute expiry", func(t *testing.T, m *Manager[testData], clk *testClock) string {
-			now := clk.Now().Unix()
-			return ltForge(t, m, envelope{V: 1, Sid: "c2lk", Iat: now, Exp: now + 600, Abs: now - 9*3600, Data: json.RawMessage(`{"user":"alice"}`)})
-		}, ErrExpired},
+			return orForge(t, m, "b", envelope{Abs: clk.Now().Unix() - 9*3600})
+		}, ErrExpired, ""},
 		{"not yet valid", func(t *testing.T, m *Manager[testData], clk *testClock) string {
-			now := clk.Now().Unix()
-			return ltForge(t, m, envelope{V: 1, Sid: "c2lk", Iat: now + 120, Exp: now + 600, Abs: now, Data: json.RawMessage(`{"user":"alice"}`)})
-		}, ErrNotYetValid},
+			return orForge(t, m, "b", envelope{Iat: clk.Now().Unix() + 120})
+		}, ErrNotYetValid, ""},
 		{"data not of the type", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			return orForge(t, m, "b", envelope{Data: json.RawMessage(`{"user":7}`)})
+		}, ErrMalformed, ""},
+		{"format version 1", func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			now := clk.Now().Unix()
-			return ltForge(t, m, envelope{V: 1, Sid: "c2lk", Iat: now, Exp: now + 600, Abs: now, Data: json.RawMessage(`{"user":7}`)})
-		}, ErrMalformed},
+			pt := fmt.Sprintf(`{"v":1,"sid":"c2lk","iat":%d,"exp":%d,"abs":%d,"data":{"user":"alice"}}`, now, now+600, now)
+			return m.CookieName() + "=" + seal(m.core.ring.Load().detached(false).primary, purposeData, []byte(pt))
+		}, ErrMalformed, ""},
+		{"rewritten: origin older", forged("b", "a"), nil, "a"},
+		{"claims a newer origin", forged("a", "b"), nil, "b"}, // as claimed; a rewrite carries a
+		{"origin retired", forged("b", "r"), ErrRetiredKey, ""},
+		{"origin unknown", forged("b", "z"), ErrUnknownKey, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -544,7 +560,11 @@ func TestInspectAgreesWithMiddleware(t *testing.T) {
 			if c.want == nil {
 				assert.Equal(t, res.D.User, "alice")
 				assert.Empty(t, setCookies(res.Rec), "a read writes no session token, whatever its key")
-				assert.Equal(t, info.KeyID, info.OriginKeyID, "signed in under the key it is under")
+				org := c.org
+				if org == "" {
+					org = info.KeyID // signed in under the key it is under
+				}
+				assert.Equal(t, org, info.OriginKeyID)
 				assert.Equal(t, rotClaims(t, m, tok).Sin, info.SignInID)
 			}
 		})

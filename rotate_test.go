@@ -79,13 +79,52 @@ func rotStats(t testing.TB, m *Manager[testData], id string) KeyStats {
 	return KeyStats{}
 }
 
-// rotSessionCookie returns the one session Set-Cookie of rec, parsed.
+// rotSessionCookie returns the one session-token Set-Cookie of rec, parsed.
+// Besides it, rec may hold only a tombstone (a sign-in over another ends
+// it) and deletions.
 func rotSessionCookie(t testing.TB, m *Manager[testData], rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
-	cs := rec.Result().Cookies()
-	require.Len(t, cs, 1, "exactly one Set-Cookie: %q", setCookies(rec))
-	require.Equal(t, m.CookieName(), cs[0].Name)
-	return cs[0]
+	var found []*http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		switch {
+		case c.Name == m.CookieName():
+			found = append(found, c)
+		case c.Name != m.core.names.tombstone && c.MaxAge >= 0:
+			t.Errorf("unexpected Set-Cookie %s", c.Name)
+		}
+	}
+	require.Len(t, found, 1, "exactly one session token: %q", setCookies(rec))
+	return found[0]
+}
+
+// rotUpdate runs a request that increments the session's N (a real write)
+// and returns its response.
+func rotUpdate(t testing.TB, m *Manager[testData], cookie string) *httptest.ResponseRecorder {
+	t.Helper()
+	return serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Update(func(d *testData) error { d.N++; return nil }))
+	})
+}
+
+// rotNoTokenWritten fails if a read's response sets or deletes any form of
+// the session token (a companion is allowed).
+func rotNoTokenWritten(t testing.TB, m *Manager[testData], rec *httptest.ResponseRecorder, what string) {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		assert.Equal(t, m.core.names.companion, c.Name, "%s: a read writes only a companion, got %q", what, setCookies(rec))
+	}
+}
+
+// rotSameKeys fails unless a and b hold the same ids, states and secrets
+// (Keys holding Secrets are never reflect.DeepEqual).
+func rotSameKeys(t testing.TB, a, b []Key) {
+	t.Helper()
+	require.Equal(t, len(a), len(b))
+	for i := range a {
+		assert.Equal(t, a[i].ID, b[i].ID)
+		assert.Equal(t, a[i].State, b[i].State)
+		assert.Equal(t, a[i].Secret.bytes(), b[i].Secret.bytes(), "secret of %s", a[i].ID)
+	}
 }
 
 // rotIssue signs user in on a manager of its own (same cookie name, same
@@ -384,7 +423,8 @@ func TestParseKeysFile(t *testing.T) {
 		require.NoError(t, err)
 		b, err := ParseKeysFile(strings.ReplaceAll(env, ",", "\n") + "\n")
 		require.NoError(t, err)
-		assert.Equal(t, a.Keys(), b.Keys())
+		rotSameKeys(t, a.Keys(), b.Keys())
+		assert.True(t, a.equal(b))
 	})
 	errCases := []struct {
 		name, in string
@@ -503,7 +543,11 @@ func TestKeyringFromLookup(t *testing.T) {
 		res = read(t, m3, c)
 		require.NoError(t, res.Err)
 		require.True(t, res.OK)
-		assert.Equal(t, "k2", rotKid(t, rotToken(t, m3, cookieHeader(c, res.Rec))))
+		assert.Empty(t, setCookies(res.Rec), "a read never re-keys")
+		// The next write seals under k2; the origin stays the default-id key.
+		ck := rotSessionCookie(t, m3, rotUpdate(t, m3, c))
+		assert.Equal(t, "k2", rotKid(t, ck.Value))
+		assert.Equal(t, kr1.Primary().ID, rotClaims(t, m3, ck.Value).Org)
 	})
 }
 
@@ -752,6 +796,103 @@ func TestConstructorErrorsNeverHoldTheSecret(t *testing.T) {
 	}
 }
 
+// Whitespace around a secret is refused in every key source (it would be
+// silently another key); the CR of a keys file's CRLF line is dropped
+// first, so that one is fine.
+func TestSecretWhitespace(t *testing.T) {
+	newSecret := func(in string) error { _, err := NewSecret(in); return err }
+	parseKeys := func(in string) error { _, err := ParseKeys(in); return err }
+	parseFile := func(in string) error { _, err := ParseKeysFile(in); return err }
+	lookup := func(name string) func(string) error {
+		return func(in string) error { _, err := KeyringFromLookup(lookupOf(name, in)); return err }
+	}
+	cases := []struct {
+		name  string
+		parse func(string) error
+		in    string
+	}{
+		{"NewSecret leading space", newSecret, " " + secretA},
+		{"NewSecret trailing newline", newSecret, secretA + "\n"},
+		{"NewSecret trailing tab", newSecret, secretA + "\t"},
+		{"ParseKeys space after the colon", parseKeys, "k1:primary: " + secretA},
+		{"ParseKeys trailing space", parseKeys, "k1:primary:" + secretA + " ,k0:decrypt-only:" + secretB},
+		{"ParseKeysFile trailing space", parseFile, "# keys\nk1:primary:" + secretA + " \n"},
+		{"ParseKeysFile trailing tab, CRLF", parseFile, "k1:primary:" + secretA + "\t\r\n"},
+		{"JWESESSION_SECRET trailing newline", lookup("JWESESSION_SECRET"), secretA + "\n"},
+		{"JWESESSION_KEYS trailing newline", lookup("JWESESSION_KEYS"), "k1:primary:" + secretA + "\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.parse(c.in)
+			require.ErrorIs(t, err, ErrWeakSecret)
+			assert.Contains(t, err.Error(), "whitespace")
+			rotAssertNoSecret(t, err.Error(), secretA, "error")
+			rotAssertNoSecret(t, err.Error(), secretB, "error")
+		})
+	}
+	t.Run("CRLF keys file is fine", func(t *testing.T) {
+		kr, err := ParseKeysFile("k1:primary:" + secretA + "\r\nk0:decrypt-only:" + secretB + "\r\n")
+		require.NoError(t, err)
+		rotSameKeys(t, mustKeyring(t, "k1:primary:"+secretA, "k0:decrypt-only:"+secretB).Keys(), kr.Keys())
+	})
+}
+
+// rotFakeT records what testify reports, as a *testing.T would print it.
+type rotFakeT struct{ msgs []string }
+
+func (f *rotFakeT) Errorf(format string, args ...any) {
+	f.msgs = append(f.msgs, fmt.Sprintf(format, args...))
+}
+
+// Reflection-based printers cannot see a secret: testify's diff of two
+// different Keys or Keyrings (spew with methods disabled), and fmt's
+// %#v/%+v of a user's struct holding a Key in an unexported field.
+func TestReflectionPrintersShowNoSecret(t *testing.T) {
+	const leak1 = "LEAK-9f8e7d6c5b4a-ZYXWVUTSRQPONMLK-0123"
+	const leak2 = "LEAK-0a1b2c3d4e5f-abcdefghijklmnop-4567"
+	k1 := Key{ID: "k", State: Primary, Secret: mustSecret(t, leak1)}
+	k2 := Key{ID: "k", State: Primary, Secret: mustSecret(t, leak2)}
+	kr1, err := NewKeyring(k1)
+	require.NoError(t, err)
+	kr2, err := NewKeyring(k2)
+	require.NoError(t, err)
+	type holder struct {
+		name string
+		key  Key
+		ring Keyring
+	}
+	h1, h2 := holder{"cfg", k1, *kr1}, holder{"cfg", k2, *kr2}
+	check := func(t *testing.T, out string) {
+		t.Helper()
+		require.NotEmpty(t, out)
+		for _, s := range []string{leak1, leak2} {
+			rotAssertNoSecret(t, out, s, "output")
+			b := []byte(s)
+			assert.NotContains(t, out, fmt.Sprintf("% x", b[:8]), "hex dump of the secret") // spew's []byte
+			assert.NotContains(t, out, strings.Trim(fmt.Sprintf("%#v", b[:4]), "[]byte{}"), "Go bytes of the secret")
+		}
+		assert.NotContains(t, out, "LEAK")
+	}
+	for _, c := range []struct {
+		name string
+		a, b any
+	}{
+		{"Key", k1, k2}, {"*Key", &k1, &k2}, {"[]Key", kr1.Keys(), kr2.Keys()},
+		{"*Keyring", kr1, kr2}, {"Keyring", *kr1, *kr2}, {"user struct", h1, h2}, {"*user struct", &h1, &h2},
+	} {
+		t.Run("testify/"+c.name, func(t *testing.T) {
+			var ft rotFakeT
+			require.False(t, assert.Equal(&ft, c.a, c.b), "different secrets are not equal")
+			require.Len(t, ft.msgs, 1)
+			assert.Contains(t, ft.msgs[0], "Diff:", "testify printed its diff")
+			check(t, ft.msgs[0])
+		})
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v"} {
+		t.Run("fmt "+verb, func(t *testing.T) { check(t, fmt.Sprintf(verb, h1)+fmt.Sprintf(verb, &h2)) })
+	}
+}
+
 // lookupOf returns a lookup function over name, value pairs.
 func lookupOf(kv ...string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
@@ -767,40 +908,50 @@ func lookupOf(kv ...string) func(string) (string, bool) {
 // ---------------------------------------------------------------------------
 // Rotation through the middleware
 
-func TestRekeyOlderDecryptOnly(t *testing.T) {
+// A token under an older decrypt-only key is read as it is: no Set-Cookie,
+// ever (a re-key from a read races a concurrent write). Its next real write
+// seals it under the primary, keeping its sign-in, and names the key it was
+// first sealed under as its origin.
+func TestReadUnderDecryptOnlyWritesNothing(t *testing.T) {
 	m, clk := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
 	c := signIn(t, m, "alice")
 	before := rotClaims(t, m, rotToken(t, m, c))
-	require.Equal(t, "a", rotKid(t, rotToken(t, m, c)))
+	require.Equal(t, "a", before.Org)
 
 	clk.Advance(time.Minute) // well before RefreshAfter
 	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
+	for i := 0; i < 3; i++ {
+		res := read(t, m, c)
+		require.NoError(t, res.Err)
+		require.True(t, res.OK)
+		assert.Equal(t, "alice", res.D.User)
+		assert.Empty(t, setCookies(res.Rec), "read %d: a read never re-keys", i)
+		assert.Equal(t, "private, no-cache", res.Rec.Header().Get("Cache-Control"))
+	}
 
-	res := read(t, m, c)
+	clk.Advance(time.Minute)
+	rec := rotUpdate(t, m, c)
+	ck := rotSessionCookie(t, m, rec)
+	assert.Equal(t, "b", rotKid(t, ck.Value), "the write seals under the primary")
+	after, now := rotClaims(t, m, ck.Value), clk.Now().Unix()
+	assert.Equal(t, []string{before.Sid, before.Sin, "a"}, []string{after.Sid, after.Sin, after.Org}, "same session and sign-in, origin the old key")
+	assert.Equal(t, []int64{before.Abs, now, now + 1800}, []int64{after.Abs, after.Iat, after.Exp})
+	assert.JSONEq(t, `{"user":"alice","n":1}`, string(after.Data))
+	assert.Equal(t, KeyStats{ID: "a", State: DecryptOnly, Sealed: 1, Opened: 4}, rotStats(t, m, "a"))
+
+	// Read under b, it counts as rewritten on its origin a.
+	res := read(t, m, cookieHeader(c, rec))
 	require.NoError(t, res.Err)
-	require.True(t, res.OK)
-	assert.Equal(t, "alice", res.D.User)
-	ck := rotSessionCookie(t, m, res.Rec)
-	assert.Equal(t, "no-store, private", res.Rec.Header().Get("Cache-Control"))
-	assert.Equal(t, "b", rotKid(t, ck.Value), "re-keyed under the primary")
-
-	after := rotClaims(t, m, ck.Value)
-	assert.Equal(t, before, after, "claims copied unchanged: sid, iat, exp, abs, data")
-	assert.Equal(t, int(before.Exp-clk.Now().Unix()), ck.MaxAge, "Max-Age follows the unchanged exp")
-
-	// The next read under this keyring owes nothing.
-	c2 := cookieHeader(c, res.Rec)
-	res2 := read(t, m, c2)
-	require.NoError(t, res2.Err)
-	require.True(t, res2.OK)
-	assert.Empty(t, setCookies(res2.Rec))
-
-	a, b := rotStats(t, m, "a"), rotStats(t, m, "b")
-	assert.Equal(t, KeyStats{ID: "a", State: DecryptOnly, Sealed: 1, Opened: 1, Rewritten: 0}, a)
-	assert.Equal(t, KeyStats{ID: "b", State: Primary, Sealed: 1, Opened: 1}, b)
+	assert.Equal(t, 1, res.D.N)
+	assert.Empty(t, setCookies(res.Rec))
+	assert.Equal(t, KeyStats{ID: "a", State: DecryptOnly, Sealed: 1, Opened: 4, Rewritten: 1}, rotStats(t, m, "a"))
+	assert.Equal(t, KeyStats{ID: "b", State: Primary, Sealed: 1, Opened: 1}, rotStats(t, m, "b"))
 }
 
-func TestRekeyWhenRefreshDue(t *testing.T) {
+// A read whose refresh is due under a decrypt-only key writes only a
+// companion (under the primary): the token stays as it is, and its idle
+// expiry moves on through the companion.
+func TestRefreshUnderDecryptOnlyWritesCompanion(t *testing.T) {
 	m, clk := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
 	c := signIn(t, m, "alice")
 	before := rotClaims(t, m, rotToken(t, m, c))
@@ -809,21 +960,30 @@ func TestRekeyWhenRefreshDue(t *testing.T) {
 	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
 	res := read(t, m, c)
 	require.NoError(t, res.Err)
-	ck := rotSessionCookie(t, m, res.Rec)
-	assert.Equal(t, "b", rotKid(t, ck.Value))
-	after := rotClaims(t, m, ck.Value)
-	now := clk.Now().Unix()
-	assert.Equal(t, before.Sid, after.Sid)
-	assert.Equal(t, before.Abs, after.Abs)
-	assert.Equal(t, before.Data, after.Data)
-	assert.Equal(t, now, after.Iat, "the refresh rules apply: new iat")
-	assert.Equal(t, now+1800, after.Exp, "the refresh rules apply: new exp")
-	assert.Equal(t, 1800, ck.MaxAge)
-	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rewritten)
+	cs := res.Rec.Result().Cookies()
+	require.Len(t, cs, 1, "only the companion: %q", setCookies(res.Rec))
+	assert.Equal(t, m.core.names.companion, cs[0].Name)
+	assert.Equal(t, "b", rotKid(t, cs[0].Value), "the companion is sealed under the primary")
+	assert.Equal(t, 1800, cs[0].MaxAge)
+	assert.Equal(t, "no-store, private", res.Rec.Header().Get("Cache-Control"))
+	c2 := cookieHeader(c, res.Rec)
+	assert.Equal(t, rotToken(t, m, c), rotToken(t, m, c2), "the token is untouched")
 
-	res2 := read(t, m, cookieHeader(c, res.Rec))
-	require.NoError(t, res2.Err)
-	assert.Empty(t, setCookies(res2.Rec))
+	// 36 minutes after sign-in: past the token's own idle expiry, within
+	// the companion's.
+	clk.Advance(30 * time.Minute)
+	require.ErrorIs(t, read(t, m, c).Err, ErrExpired, "without the companion")
+	res = read(t, m, c2)
+	require.NoError(t, res.Err)
+	require.True(t, res.OK)
+	c2 = cookieHeader(c2, res.Rec)
+
+	// The next write: under b, same sign-in, origin a; the companion deleted.
+	rec := rotUpdate(t, m, c2)
+	after := rotClaims(t, m, rotSessionCookie(t, m, rec).Value)
+	assert.Equal(t, []string{before.Sid, before.Sin, "a"}, []string{after.Sid, after.Sin, after.Org})
+	assert.Contains(t, setCookies(rec), m.core.names.delCompanion)
+	assert.Zero(t, rotStats(t, m, "a").Rewritten, "opened under its origin")
 }
 
 func TestNewerDecryptOnlyAcceptedAsIs(t *testing.T) {
@@ -842,47 +1002,63 @@ func TestNewerDecryptOnlyAcceptedAsIs(t *testing.T) {
 }
 
 // Two halves of a fleet during the promotion rollout: X has promoted n, Y
-// not yet. A browser bouncing between them gets at most one re-key, never a
-// cookie on every read.
-func TestRolloutNoPingPong(t *testing.T) {
+// not yet. A browser bouncing between them is never re-keyed by a read:
+// no read sets or deletes its token (the sliding refresh sets only
+// companions). A write on Y of a token under a moves it nowhere (a is Y's
+// primary), one on X moves it to n; once under n, a write on Y keeps it
+// under n (a rewrite never moves a token to an older key). Its origin only
+// ever moves to the older key.
+func TestRolloutNothingReKeyedByReads(t *testing.T) {
 	x, clk := newTestManager(t, Config{}, mustKeyring(t, "n:primary:"+secretC, "a:decrypt-only:"+secretA))
 	y, _ := newTestManager(t, Config{Now: clk.Now}, mustKeyring(t, "n:decrypt-only:"+secretC, "a:primary:"+secretA))
-	for _, start := range []*Manager[testData]{x, y} {
-		c := signIn(t, start, "alice")
-		writes := 0
-		for i := 0; i < 10; i++ {
-			m := x
-			if i%2 == 1 {
-				m = y
-			}
-			clk.Advance(10 * time.Second)
+	for _, start := range []struct {
+		m    *Manager[testData]
+		kids []string // the token's key after writes on y, x, y
+		org  string   // the origin throughout: the key of the sign-in
+	}{{y, []string{"a", "n", "n"}, "a"}, {x, []string{"n", "n", "n"}, "n"}} {
+		c := signIn(t, start.m, "alice")
+		kid, companions := rotKid(t, rotToken(t, x, c)), 0
+		for i := 0; i < 40; i++ {
+			m := []*Manager[testData]{x, y}[i%2]
+			clk.Advance(20 * time.Second)
 			res := read(t, m, c)
 			require.NoError(t, res.Err, "read %d", i)
 			require.True(t, res.OK)
-			writes += len(setCookies(res.Rec))
+			rotNoTokenWritten(t, m, res.Rec, fmt.Sprintf("read %d", i))
+			companions += len(setCookies(res.Rec))
 			c = cookieHeader(c, res.Rec)
+			assert.Equal(t, kid, rotKid(t, rotToken(t, x, c)), "read %d", i)
 		}
-		assert.LessOrEqual(t, writes, 1, "at most one re-key while both halves run")
-		assert.Equal(t, "n", rotKid(t, rotToken(t, x, c)))
+		assert.Positive(t, companions, "the refresh goes on through companions")
+		for i, m := range []*Manager[testData]{y, x, y} {
+			ck := rotSessionCookie(t, m, rotUpdate(t, m, c))
+			assert.Equal(t, start.kids[i], rotKid(t, ck.Value), "write %d", i)
+			assert.Equal(t, start.org, rotClaims(t, x, ck.Value).Org, "write %d: the sign-in's origin is kept", i)
+			c = m.CookieName() + "=" + ck.Value
+		}
 	}
 }
 
 func TestRetiredAndUnknownKeys(t *testing.T) {
+	// A refused cookie is not deleted by the read: that deletion could land
+	// after a concurrent sign-in's cookie.
+	refused := func(t *testing.T, res readResult) {
+		t.Helper()
+		assert.False(t, res.OK)
+		assert.Empty(t, res.D.User)
+		assert.Empty(t, setCookies(res.Rec), "a refused cookie is not deleted by a read")
+		assert.Equal(t, "private, no-cache", res.Rec.Header().Get("Cache-Control"))
+	}
 	t.Run("retired", func(t *testing.T) {
 		m, _ := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
 		c := signIn(t, m, "alice")
 		require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA)))
 		res := read(t, m, c)
-		assert.False(t, res.OK)
-		assert.Empty(t, res.D.User)
 		require.ErrorIs(t, res.Err, ErrRetiredKey)
 		assert.NotErrorIs(t, res.Err, ErrUnknownKey)
+		refused(t, res)
 		rotAssertNoSecret(t, res.Err.Error(), secretA, "error")
 		assert.NotContains(t, res.Err.Error(), rotToken(t, m, c)[:20])
-		ck := rotSessionCookie(t, m, res.Rec)
-		assert.Equal(t, -1, ck.MaxAge, "cookie deleted (Max-Age=0)")
-		assert.Empty(t, ck.Value)
-		assert.Equal(t, "no-store, private", res.Rec.Header().Get("Cache-Control"))
 		assert.Equal(t, uint64(1), rotStats(t, m, "a").Retired)
 		assert.Zero(t, rotStats(t, m, "a").Opened, "a retired key opens nothing")
 		read(t, m, c)
@@ -892,11 +1068,9 @@ func TestRetiredAndUnknownKeys(t *testing.T) {
 		m, _ := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
 		c := rotIssue(t, m, mustKeyring(t, "z:primary:"+secretC), "mallory")
 		res := read(t, m, c)
-		assert.False(t, res.OK)
 		require.ErrorIs(t, res.Err, ErrUnknownKey)
 		assert.NotErrorIs(t, res.Err, ErrRetiredKey)
-		ck := rotSessionCookie(t, m, res.Rec)
-		assert.Equal(t, -1, ck.MaxAge)
+		refused(t, res)
 		for _, s := range m.Stats() {
 			assert.Zero(t, s.Retired)
 			assert.Zero(t, s.Opened)
@@ -908,6 +1082,7 @@ func TestRetiredAndUnknownKeys(t *testing.T) {
 		require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB)))
 		res := read(t, m, c)
 		require.ErrorIs(t, res.Err, ErrUnknownKey)
+		refused(t, res)
 	})
 	t.Run("kid of one key over another key's ciphertext", func(t *testing.T) {
 		// Same id, other secret: looked up by kid, fails to decrypt, never
@@ -915,71 +1090,96 @@ func TestRetiredAndUnknownKeys(t *testing.T) {
 		m, _ := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA, "b:decrypt-only:"+secretB))
 		c := rotIssue(t, m, mustKeyring(t, "a:primary:"+secretC), "mallory")
 		res := read(t, m, c)
-		assert.False(t, res.OK)
 		require.ErrorIs(t, res.Err, ErrDecrypt)
+		refused(t, res)
 	})
 }
 
-func TestOnlyPrimarySeals(t *testing.T) {
+// Which key seals: a sign-in, a companion and a tombstone are always under
+// the primary cur; a rewrite of a token under an older key (old) moves it
+// to cur, but a rewrite never moves a token to an older key: one under the
+// newer decrypt-only key new (promoted elsewhere in a rollout, or leaked)
+// stays under new. A write keeps the origin of the token it rewrites (the
+// key it was under: each was signed in under that key).
+func TestWhichKeySeals(t *testing.T) {
 	ring := func(t *testing.T) *Keyring {
 		return mustKeyring(t, "new:decrypt-only:"+secretC, "cur:primary:"+secretB, "old:decrypt-only:"+secretA)
 	}
-	underNew := func(t *testing.T, m *Manager[testData], clk *testClock) string {
-		return rotIssue(t, m, mustKeyring(t, "new:primary:"+secretC), "alice")
-	}
-	underCur := func(t *testing.T, m *Manager[testData], clk *testClock) string { return signIn(t, m, "alice") }
-	underOld := func(t *testing.T, m *Manager[testData], clk *testClock) string {
-		return rotIssue(t, m, mustKeyring(t, "old:primary:"+secretA), "alice")
+	under := func(entry string) func(t *testing.T, m *Manager[testData]) string {
+		return func(t *testing.T, m *Manager[testData]) string { return rotIssue(t, m, mustKeyring(t, entry), "alice") }
 	}
 	type tc struct {
 		name  string
-		start func(t *testing.T, m *Manager[testData], clk *testClock) string
-		op    func(t *testing.T, s *Session[testData], clk *testClock)
+		start func(t *testing.T, m *Manager[testData]) string
+		op    func(t *testing.T, s *Session[testData])
+		write string // the cookie the request writes: "token", "companion" or "" (none)
+		org   string // the written token's origin
+		kid   string // the written token's key
 	}
-	get := func(t *testing.T, s *Session[testData], clk *testClock) { _, ok := s.Get(); require.True(t, ok) }
+	get := func(t *testing.T, s *Session[testData]) { _, ok := s.Get(); require.True(t, ok) }
 	var cases []tc
 	for _, st := range []struct {
 		name  string
-		start func(t *testing.T, m *Manager[testData], clk *testClock) string
-	}{{"from new", underNew}, {"from cur", underCur}, {"from old", underOld}, {"from none", nil}} {
+		start func(t *testing.T, m *Manager[testData]) string
+	}{{"new", under("new:primary:" + secretC)}, {"cur", under("cur:primary:" + secretB)}, {"old", under("old:primary:" + secretA)}, {"none", nil}} {
+		org, kid := st.name, "cur"
+		switch st.name {
+		case "none":
+			org = "cur" // Set without a session signs in
+		case "new":
+			kid = "new" // never moved to an older key
+		}
 		cases = append(cases,
-			tc{"sign-in " + st.name, st.start, func(t *testing.T, s *Session[testData], clk *testClock) {
+			tc{"sign-in from " + st.name, st.start, func(t *testing.T, s *Session[testData]) {
 				require.NoError(t, s.SignIn(testData{User: "bob"}))
-			}},
-			tc{"set " + st.name, st.start, func(t *testing.T, s *Session[testData], clk *testClock) {
+			}, "token", "cur", "cur"},
+			tc{"set from " + st.name, st.start, func(t *testing.T, s *Session[testData]) {
 				require.NoError(t, s.Set(testData{User: "alice", N: 1}))
-			}},
+			}, "token", org, kid},
 		)
 		if st.start == nil {
 			continue
 		}
 		cases = append(cases,
-			tc{"update " + st.name, st.start, func(t *testing.T, s *Session[testData], clk *testClock) {
+			tc{"update from " + st.name, st.start, func(t *testing.T, s *Session[testData]) {
 				require.NoError(t, s.Update(func(d *testData) error { d.N = 2; return nil }))
-			}},
-			tc{"renew " + st.name, st.start, func(t *testing.T, s *Session[testData], clk *testClock) { require.NoError(t, s.Renew()) }},
-			tc{"touch " + st.name, st.start, func(t *testing.T, s *Session[testData], clk *testClock) { require.NoError(t, s.Touch()) }},
-			tc{"refresh " + st.name, func(t *testing.T, m *Manager[testData], clk *testClock) string {
-				c := st.start(t, m, clk)
-				clk.Advance(5 * time.Minute)
-				return c
-			}, get},
+			}, "token", org, kid},
+			tc{"renew from " + st.name, st.start, func(t *testing.T, s *Session[testData]) { require.NoError(t, s.Renew()) }, "token", org, kid},
+			tc{"touch from " + st.name, st.start, func(t *testing.T, s *Session[testData]) { require.NoError(t, s.Touch()) }, "token", org, kid},
+			tc{"refresh from " + st.name, st.start, get, "companion", "", "cur"},
+			tc{"read from " + st.name, st.start, get, "", "", ""},
 		)
 	}
-	cases = append(cases, tc{"re-key from old", underOld, get})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m, clk := newTestManager(t, Config{}, ring(t))
 			cookie := ""
 			if c.start != nil {
-				cookie = c.start(t, m, clk)
+				cookie = c.start(t, m)
 			}
-			rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { c.op(t, s, clk) })
-			ck := rotSessionCookie(t, m, rec)
-			assert.Equal(t, "cur", rotKid(t, ck.Value))
-			assert.Zero(t, rotStats(t, m, "new").Sealed)
+			if strings.HasPrefix(c.name, "refresh") {
+				clk.Advance(5 * time.Minute)
+			}
+			rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { c.op(t, s) })
+			written := map[string]bool{}
+			for _, ck := range rec.Result().Cookies() {
+				if ck.MaxAge > 0 {
+					written[ck.Name] = true
+					assert.Equal(t, c.kid, rotKid(t, ck.Value), ck.Name)
+				}
+			}
+			switch c.write {
+			case "token":
+				ck := rotSessionCookie(t, m, rec)
+				assert.Equal(t, c.org, rotClaims(t, m, ck.Value).Org)
+			case "companion":
+				assert.Equal(t, map[string]bool{m.core.names.companion: true}, written)
+			default:
+				assert.Empty(t, setCookies(rec))
+			}
+			assert.Equal(t, c.kid == "new", rotStats(t, m, "new").Sealed > 0)
 			assert.Zero(t, rotStats(t, m, "old").Sealed)
-			assert.NotZero(t, rotStats(t, m, "cur").Sealed)
+			assert.Equal(t, c.kid == "cur", rotStats(t, m, "cur").Sealed > 0)
 		})
 	}
 }
@@ -1010,6 +1210,9 @@ func TestSetKeyringInFlightSnapshot(t *testing.T) {
 	assert.Equal(t, "b", rotKid(t, rotToken(t, m, signIn(t, m, "carol"))))
 }
 
+// Rotation during load: keyrings swapped back and forth while users read
+// and write. Reads never write the token; writes seal under the primary of
+// their request's snapshot, keeping the sign-in.
 func TestSetKeyringConcurrent(t *testing.T) {
 	ringAB := mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)
 	ringBA := mustKeyring(t, "b:decrypt-only:"+secretB, "a:primary:"+secretA)
@@ -1019,6 +1222,7 @@ func TestSetKeyringConcurrent(t *testing.T) {
 	cb := signIn(t, m, "bob")
 	require.Equal(t, "a", rotKid(t, rotToken(t, m, ca)))
 	require.Equal(t, "b", rotKid(t, rotToken(t, m, cb)))
+	sins := map[string]string{"alice": rotClaims(t, m, rotToken(t, m, ca)).Sin, "bob": rotClaims(t, m, rotToken(t, m, cb)).Sin}
 
 	const workers, reads = 8, 40
 	var wg sync.WaitGroup
@@ -1059,11 +1263,16 @@ func TestSetKeyringConcurrent(t *testing.T) {
 					return
 				}
 				assert.Equal(t, want, res.D.User)
+				assert.Empty(t, setCookies(res.Rec), "a read writes nothing")
 				if i%10 == 0 {
 					rec := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 						assert.NoError(t, s.Update(func(d *testData) error { d.N++; return nil }))
 					})
-					assert.Len(t, setCookies(rec), 1)
+					if assert.Len(t, setCookies(rec), 1) {
+						env := rotClaims(t, m, rotToken(t, m, cookieHeader("", rec)))
+						assert.Equal(t, sins[want], env.Sin)
+						assert.Equal(t, map[string]string{"alice": "a", "bob": "b"}[want], env.Org, "the origin is kept")
+					}
 				}
 			}
 		}(w)
@@ -1073,65 +1282,116 @@ func TestSetKeyringConcurrent(t *testing.T) {
 	assert.Positive(t, <-swapped)
 }
 
-// The whole fleet rotation on one manager: add, promote, retire, remove.
+// The whole rotation on one manager (a fleet of one): add, promote, wait
+// until safe, retire, remove. Reads never re-key; writes move sessions to
+// the new key keeping their origin, so retiring the old key early would
+// sign them out: the retirement waits for SafeToRetireAt.
 func TestFleetRotationSequence(t *testing.T) {
-	m, clk := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
-	signOuts := 0
-	type sess struct {
-		user, cookie string
-	}
+	cfg := Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: 2 * time.Minute}
+	m, clk := newTestManager(t, cfg, mustKeyring(t, "a:primary:"+secretA))
+	type sess struct{ user, cookie string }
 	var live []*sess
-	readAll := func(t *testing.T, wantKidAfter string) {
+	readAll := func(t *testing.T) {
 		t.Helper()
 		for _, s := range live {
+			kid := rotKid(t, rotToken(t, m, s.cookie))
 			res := read(t, m, s.cookie)
-			if res.Err != nil || !res.OK {
-				signOuts++
-				t.Errorf("%s signed out: %v", s.user, res.Err)
-				continue
-			}
+			require.NoError(t, res.Err, s.user)
+			require.True(t, res.OK)
 			assert.Equal(t, s.user, res.D.User)
+			rotNoTokenWritten(t, m, res.Rec, s.user)
 			s.cookie = cookieHeader(s.cookie, res.Rec)
-			if wantKidAfter != "" {
-				assert.Equal(t, wantKidAfter, rotKid(t, rotToken(t, m, s.cookie)), s.user)
-			}
+			assert.Equal(t, kid, rotKid(t, rotToken(t, m, s.cookie)), "%s: not re-keyed by a read", s.user)
 		}
 	}
-	live = append(live, &sess{"u0", signIn(t, m, "u0")})
-	lagging := &sess{"lag", signIn(t, m, "lag")} // never read again until the old key is retired
+	is := func(t *testing.T, s *sess, kid, org string) {
+		t.Helper()
+		tok := rotToken(t, m, s.cookie)
+		assert.Equal(t, []string{kid, org}, []string{rotKid(t, tok), rotClaims(t, m, tok).Org}, s.user)
+	}
+	u0 := &sess{"u0", signIn(t, m, "u0")}
+	lag := signIn(t, m, "lag") // never read again
+	live = append(live, u0)
 
-	// 1. Add b, newest, decrypt-only. a still seals; nobody is re-keyed.
+	// 1. Add b, newest, decrypt-only. a still seals.
 	clk.Advance(time.Minute)
 	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:decrypt-only:"+secretB, "a:primary:"+secretA)))
-	live = append(live, &sess{"u1", signIn(t, m, "u1")})
-	readAll(t, "a")
+	u1 := &sess{"u1", signIn(t, m, "u1")}
+	live = append(live, u1)
+	readAll(t)
 
-	// 2. Promote b. a becomes decrypt-only; tokens under a are re-keyed on
-	// their next read, new ones are sealed under b.
+	// 2. Promote b (this manager is the whole fleet: it loaded the
+	// promotion at p). Reads leave u0 and u1 under a; their next write
+	// moves them to b, origin a.
 	clk.Advance(time.Minute)
-	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
-	live = append(live, &sess{"u2", signIn(t, m, "u2")})
-	readAll(t, "b")
-	readAll(t, "b")
-	assert.Equal(t, uint64(2), rotStats(t, m, "a").Rewritten, "u0 and u1 re-keyed once each")
+	p := clk.Now()
+	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA).WithPromotedAt(p)))
+	u2 := &sess{"u2", signIn(t, m, "u2")}
+	live = append(live, u2)
+	readAll(t)
+	is(t, u0, "a", "a")
+	is(t, u1, "a", "a")
+	is(t, u2, "b", "b")
+	for _, s := range live {
+		rec := rotUpdate(t, m, s.cookie)
+		rotSessionCookie(t, m, rec)
+		s.cookie = cookieHeader(s.cookie, rec)
+	}
+	is(t, u0, "b", "a")
+	is(t, u1, "b", "a")
+	is(t, u2, "b", "b")
+	readAll(t)
+	assert.Equal(t, uint64(2), rotStats(t, m, "a").Rewritten, "u0 and u1, read under b")
+	rewritten := u0.cookie
 
-	// 3. Retire a. Re-keyed and new sessions stay; the lagging token is
-	// rejected with its own error.
-	clk.Advance(time.Minute)
-	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA)))
-	readAll(t, "b")
-	assert.Zero(t, signOuts, "no sign-out before the old key was retired")
-	res := read(t, m, lagging.cookie)
-	assert.ErrorIs(t, res.Err, ErrRetiredKey)
-	assert.False(t, res.OK)
-	assert.Equal(t, uint64(1), rotStats(t, m, "a").Retired)
+	// Retiring a now would sign out u0 and u1, although under b.
+	early, err := New[testData](m.core.cfg, mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA))
+	require.NoError(t, err)
+	require.ErrorIs(t, read(t, early, u0.cookie).Err, ErrRetiredKey)
+	require.ErrorIs(t, read(t, early, u1.cookie).Err, ErrRetiredKey)
+	require.NoError(t, read(t, early, u2.cookie).Err)
 
-	// 4. Remove a: its tokens are now unknown, everyone else is fine.
+	// 3. Wait for SafeToRetireAt, reading every session every 2 minutes
+	// (companions keep them alive); each sign-in ends with its absolute
+	// lifetime, and signs in again, under b.
+	safe, ok := m.SafeToRetireAt()
+	require.True(t, ok)
+	assert.Equal(t, p.Add(time.Hour+31*time.Second), safe)
+	ends := 0
+	for clk.Now().Before(safe) {
+		clk.Advance(2 * time.Minute)
+		for _, s := range live {
+			abs := rotClaims(t, m, rotToken(t, m, s.cookie)).Abs
+			res := read(t, m, s.cookie)
+			if !res.OK {
+				require.ErrorIs(t, res.Err, ErrExpired, s.user)
+				require.Greater(t, clk.Now().Unix(), abs+3600+30, "%s: ended within its lifetime", s.user)
+				s.cookie, ends = signIn(t, m, s.user), ends+1
+				continue
+			}
+			rotNoTokenWritten(t, m, res.Rec, s.user)
+			s.cookie = cookieHeader(s.cookie, res.Rec)
+		}
+	}
+	assert.Equal(t, 3, ends, "every sign-in begun before the promotion ended")
+
+	// 4. Retire a: nobody live is signed out; the lagging token and the
+	// rewritten one are refused, as is everything of a's sign-ins.
+	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA).WithPromotedAt(p)))
+	readAll(t)
+	for _, c := range []string{lag, rewritten} {
+		res := read(t, m, c)
+		assert.ErrorIs(t, res.Err, ErrRetiredKey)
+		assert.Empty(t, setCookies(res.Rec))
+	}
+	assert.Equal(t, uint64(2), rotStats(t, m, "a").Retired)
+
+	// 5. Remove a: its sign-ins are now unknown, everyone else is fine.
 	require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB)))
-	readAll(t, "b")
-	assert.Zero(t, signOuts)
-	res = read(t, m, lagging.cookie)
-	assert.ErrorIs(t, res.Err, ErrUnknownKey)
+	readAll(t)
+	for _, c := range []string{lag, rewritten} {
+		assert.ErrorIs(t, read(t, m, c).Err, ErrUnknownKey)
+	}
 }
 
 func TestCountersAcrossReload(t *testing.T) {
@@ -1151,10 +1411,15 @@ func TestCountersAcrossReload(t *testing.T) {
 	want.State = DecryptOnly
 	assert.Equal(t, want, rotStats(t, m, "a"))
 	assert.Equal(t, KeyStats{ID: "b", State: Primary}, rotStats(t, m, "b"))
-	read(t, m, c) // re-keyed to b
+	read(t, m, c) // read as it is: nothing sealed
 	assert.Equal(t, uint64(2), rotStats(t, m, "a").Opened)
-	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rewritten)
+	assert.Zero(t, rotStats(t, m, "b").Sealed)
+	c = cookieHeader(c, rotUpdate(t, m, c)) // written: under b, origin a
+	assert.Equal(t, uint64(3), rotStats(t, m, "a").Opened)
 	assert.Equal(t, uint64(1), rotStats(t, m, "b").Sealed)
+	read(t, m, c)
+	assert.Equal(t, KeyStats{ID: "b", State: Primary, Sealed: 1, Opened: 1}, rotStats(t, m, "b"))
+	assert.Equal(t, uint64(1), rotStats(t, m, "a").Rewritten)
 
 	// Same id, new secret: a different key, its counters start at zero;
 	// b's are kept.

@@ -85,14 +85,15 @@ type Session[T any] struct {
 	err       error   // why the request's cookie was rejected
 	cookies   carried // what the request carried
 
-	has     bool   // a valid session exists
-	sid     string // session id
-	sin     string // sign-in id
-	org     string // id of the key the sign-in was first sealed under
-	last    int64  // latest issue time (token or companion)
-	exp     int64  // idle expiry
-	abs     int64  // sign-in time
-	tbs     string // IV of the tombstone the request carried, checked
+	has     bool        // a valid session exists
+	sid     string      // session id
+	sin     string      // sign-in id
+	org     string      // id of the key the sign-in was first sealed under
+	key     *derivedKey // the key that opened the token; nil for a new sign-in
+	last    int64       // latest issue time (token or companion)
+	exp     int64       // idle expiry
+	abs     int64       // sign-in time
+	tbs     string      // IV of the tombstone the request carried, checked
 	data    T
 	raw     []byte // data as encoded JSON
 	loadRaw []byte // raw as loaded
@@ -142,7 +143,7 @@ func (s *Session[T]) load() {
 		return
 	}
 	env := &o.env
-	s.has, s.sid, s.sin, s.org = true, env.Sid, env.Sin, o.origin.id
+	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
 	s.last, s.exp, s.abs, s.tbs = o.last, o.exp, env.Abs, o.tbs
 	s.raw, s.loadRaw = env.Data, env.Data
 	s.refresh = s.now()-o.last >= seconds(cfg.RefreshAfter)
@@ -266,7 +267,7 @@ func (s *Session[T]) end() {
 		s.ended = append(s.ended, tombstoneEntry{Sin: s.sin, End: s.m.cfg.absoluteEnd(s.abs)})
 	}
 	var zero T
-	s.has, s.sid, s.sin, s.org, s.data, s.raw = false, "", "", "", zero, nil
+	s.has, s.sid, s.sin, s.org, s.key, s.data, s.raw = false, "", "", "", nil, zero, nil
 	s.last, s.exp, s.abs = 0, 0, 0
 	s.reissue, s.refresh = false, false
 }
@@ -465,14 +466,23 @@ func (s *Session[T]) commit(h http.Header) {
 	applyCachePolicy(h, wrote, s.hdr)
 }
 
-// writeToken seals the session under the primary and adds its cookies to
-// h. s.mu must be held. It reports whether it wrote anything.
+// writeToken seals the session and adds its cookies to h: under the
+// primary, or under the key that opened the token when that key is newer
+// than the primary (a rollout has promoted it elsewhere: every instance
+// already reads it). A rewrite never moves a token to an older key, so
+// retiring any key the token passed through ends it: the origin is the
+// oldest, the key it is under the newest. s.mu must be held. It reports
+// whether it wrote anything.
 func (s *Session[T]) writeToken(h http.Header, now int64) bool {
 	cfg := &s.m.cfg
+	dk := s.ring.primary
+	if s.key != nil && s.key.index < dk.index {
+		dk = s.key
+	}
 	env := envelope{Sid: s.sid, Sin: s.sin, Org: s.org, Iat: now, Exp: cfg.expiry(now, s.abs), Abs: s.abs, Tbs: s.tbs, Data: s.raw}
 	n := envelopeLen(&env)
 	pt := appendEnvelope(make([]byte, 0, n+tagLen), &env)
-	if tokenLen(len(s.ring.primary.header), len(pt)) > cfg.MaxChunks*ChunkSize {
+	if tokenLen(len(dk.header), len(pt)) > cfg.MaxChunks*ChunkSize {
 		// Only a token written under an older configuration (a larger
 		// MaxChunks) gets here: keep its cookie rather than write one that
 		// would be rejected.
@@ -481,6 +491,6 @@ func (s *Session[T]) writeToken(h http.Header, now int64) bool {
 	}
 	// The token's Max-Age is the absolute end: companions extend its idle
 	// expiry past its own, and the browser must keep it meanwhile.
-	s.m.writeToken(h, s.ring.primary, pt, cfg.absoluteEnd(s.abs)-now, &s.cookies)
+	s.m.writeToken(h, dk, pt, cfg.absoluteEnd(s.abs)-now, &s.cookies)
 	return true
 }

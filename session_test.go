@@ -2,6 +2,7 @@ package jwesession
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,9 +23,8 @@ func TestSignInThenRead(t *testing.T) {
 	sc := setCookies(rec)
 	require.Len(t, sc, 1)
 	assert.True(t, strings.HasPrefix(sc[0], "__Host-session=eyJ"), sc[0])
-	for _, attr := range []string{"; Path=/", "; Max-Age=1800", "; HttpOnly", "; Secure", "; SameSite=Lax"} {
-		assert.Contains(t, sc[0], attr)
-	}
+	_, _, attrs := cpSplit(sc[0])
+	assert.Equal(t, "; Path=/; Max-Age=28800; HttpOnly; Secure; SameSite=Lax", attrs, "Max-Age is the absolute end")
 	assert.NotContains(t, sc[0], "Domain")
 
 	res := read(t, m, cookieHeader("", rec))
@@ -90,53 +90,55 @@ func TestSetEqualValueIsNoChange(t *testing.T) {
 	assert.Empty(t, setCookies(rec))
 }
 
-// Every case that owes a Set-Cookie writes the session exactly once.
+// Every case that owes a Set-Cookie writes it exactly once, and only
+// then: a read never writes the session token (the due refresh writes the
+// companion; a token under an older key or a rejected cookie, nothing).
 func TestOwedWritesExactlyOnce(t *testing.T) {
 	type tc struct {
-		name  string
-		setup func(t *testing.T, m *Manager[testData], clk *testClock) string // returns the cookie
-		fn    func(t *testing.T, s *Session[testData])
-		check func(t *testing.T, before, after testData, sidBefore, sidAfter string)
-		del   bool // expects a deletion instead of a cookie
+		name         string
+		setup        func(t *testing.T, m *Manager[testData], clk *testClock) string // returns the cookie
+		fn           func(t *testing.T, s *Session[testData])
+		set, deleted []string // the names the response sets and deletes
+		check        func(t *testing.T, before, after testData, sidBefore, sidAfter string)
 	}
 	plain := func(t *testing.T, m *Manager[testData], clk *testClock) string { return signIn(t, m, "alice") }
+	same := func(t *testing.T, b, a testData, sb, sa string) {
+		assert.Equal(t, b, a)
+		assert.Equal(t, sb, sa)
+	}
+	tok := []string{"__Host-session"}
 	cases := []tc{
 		{name: "change", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
 			require.NoError(t, s.Update(func(d *testData) error { d.N = 7; return nil }))
-		}, check: func(t *testing.T, b, a testData, sb, sa string) {
+		}, set: tok, check: func(t *testing.T, b, a testData, sb, sa string) {
 			assert.Equal(t, 7, a.N)
 			assert.Equal(t, sb, sa)
 		}},
 		{name: "clear", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
 			require.NoError(t, s.Clear())
-		}, del: true},
+		}, set: []string{cpTombstone}, deleted: tok},
 		{name: "renew", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
 			require.NoError(t, s.Renew())
-		}, check: func(t *testing.T, b, a testData, sb, sa string) {
+		}, set: tok, check: func(t *testing.T, b, a testData, sb, sa string) {
 			assert.Equal(t, b, a)
 			assert.NotEqual(t, sb, sa)
 		}},
 		{name: "touch", setup: plain, fn: func(t *testing.T, s *Session[testData]) {
 			require.NoError(t, s.Touch())
-		}, check: func(t *testing.T, b, a testData, sb, sa string) {
-			assert.Equal(t, b, a)
-			assert.Equal(t, sb, sa)
-		}},
+		}, set: tok, check: same},
 		{name: "refresh due", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			c := signIn(t, m, "alice")
 			clk.Advance(5 * time.Minute)
 			return c
-		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() },
-			check: func(t *testing.T, b, a testData, sb, sa string) { assert.Equal(t, sb, sa) }},
-		{name: "re-key", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
+		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() }, set: []string{cpCompanion}, check: same},
+		{name: "older key: no re-key on read", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			c := signIn(t, m, "alice")
 			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
 			return c
-		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() },
-			check: func(t *testing.T, b, a testData, sb, sa string) { assert.Equal(t, sb, sa) }},
-		{name: "bad cookie", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
+		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() }, check: same},
+		{name: "bad cookie: not deleted", setup: func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			return "__Host-session=garbage"
-		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() }, del: true},
+		}, fn: func(t *testing.T, s *Session[testData]) { s.Get() }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -149,14 +151,17 @@ func TestOwedWritesExactlyOnce(t *testing.T) {
 				sidBefore = s.ID()
 				c.fn(t, s)
 			})
-			sc := setCookies(rec)
-			require.Len(t, sc, 1, "exactly one Set-Cookie: %q", sc)
-			assert.Equal(t, "no-store, private", rec.Header().Get("Cache-Control"))
-			if c.del {
-				assert.Contains(t, sc[0], "Max-Age=0")
+			set, deleted := names(setCookies(rec))
+			assert.ElementsMatch(t, c.set, set, "set, each once: %q", setCookies(rec))
+			assert.ElementsMatch(t, c.deleted, deleted, "deleted, each once: %q", setCookies(rec))
+			want := "no-store, private"
+			if len(c.set)+len(c.deleted) == 0 {
+				want = "private, no-cache"
+			}
+			assert.Equal(t, want, rec.Header().Get("Cache-Control"))
+			if c.check == nil {
 				return
 			}
-			assert.NotContains(t, sc[0], "Max-Age=0")
 			next := cookieHeader(cookie, rec)
 			var after testData
 			rec2 := serve(t, m, next, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
@@ -168,6 +173,94 @@ func TestOwedWritesExactlyOnce(t *testing.T) {
 			})
 			assert.Empty(t, setCookies(rec2), "the next read owes nothing")
 			c.check(t, before, after, sidBefore, sidAfter)
+		})
+	}
+}
+
+// A read of a rejected cookie writes no Set-Cookie at all: deleting it
+// could land after a concurrent sign-in's cookie and sign the user out.
+func TestRejectedCookieReadWritesNothing(t *testing.T) {
+	signOut := func(t *testing.T, m *Manager[testData], c string) string {
+		return cookieHeader(c, serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			require.NoError(t, s.Clear())
+		}))
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, m *Manager[testData], clk *testClock) string // the cookie to read
+		want  error
+	}{
+		{"expired (idle)", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			clk.Advance(31 * time.Minute)
+			return c
+		}, ErrExpired},
+		{"expired, with an expired companion", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			clk.Advance(10 * time.Minute)
+			c = cookieHeader(c, read(t, m, c).Rec)
+			clk.Advance(31 * time.Minute)
+			return c
+		}, ErrExpired},
+		{"expired (absolute)", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			for range 16 { // a refresh every 29 min, to 7h44m
+				clk.Advance(29 * time.Minute)
+				res := read(t, m, c)
+				require.NoError(t, res.Err)
+				c = cookieHeader(c, res.Rec)
+			}
+			clk.Advance(17 * time.Minute) // 8h1m
+			return c
+		}, ErrExpired},
+		{"tampered", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := []byte(signIn(t, m, "alice"))
+			i := len(c) - 40 // in the ciphertext
+			c[i] = map[bool]byte{true: 'B', false: 'A'}[c[i] == 'A']
+			return string(c)
+		}, ErrDecrypt},
+		{"tombstoned", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			out := signOut(t, m, c)
+			return c + "; " + cpTombstone + "=" + cpValue(t, out, cpTombstone)
+		}, ErrSignedOut},
+		{"retired key", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA)))
+			return c
+		}, ErrRetiredKey},
+		{"retired origin, rewritten under the primary", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)))
+			c = cookieHeader(c, serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+				require.NoError(t, s.Touch())
+			}))
+			require.Equal(t, "b", rotKid(t, rotToken(t, m, c)))
+			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA)))
+			return c
+		}, ErrRetiredKey},
+		{"unknown key", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB)))
+			return c
+		}, ErrUnknownKey},
+		{"not yet valid", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			now := clk.Now().Unix() + 3600
+			return ltForge(t, m, envelope{Sid: "sid-1", Iat: now, Exp: now + 60, Abs: now, Data: json.RawMessage(`{}`)})
+		}, ErrNotYetValid},
+		{"format version 1", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			now := clk.Now().Unix()
+			return m.CookieName() + "=" + cpSeal(t, m, "a", purposeData, fmt.Sprintf(`{"v":1,"sid":"sid-1","iat":%d,"exp":%d,"abs":%d,"data":{}}`, now, now+60, now))
+		}, ErrMalformed},
+		{"garbage", func(*testing.T, *Manager[testData], *testClock) string { return "__Host-session=garbage" }, ErrMalformed},
+		{"a chunk past MaxChunks", func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			return "__Host-session.0=" + rotToken(t, m, signIn(t, m, "alice")) + "; __Host-session.1=x"
+		}, ErrTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, clk := newTestManager(t, Config{}, nil)
+			ltAssertRejected(t, read(t, m, c.setup(t, m, clk)), c.want)
 		})
 	}
 }
@@ -297,11 +390,16 @@ func TestClearThenSignInWritesNewSession(t *testing.T) {
 		require.NoError(t, s.Clear())
 		require.NoError(t, s.SignIn(testData{User: "bob"}))
 	})
-	require.Len(t, setCookies(rec), 1)
-	res := read(t, m, cookieHeader(c, rec))
+	set, deleted := names(setCookies(rec))
+	assert.ElementsMatch(t, []string{cpTombstone, "__Host-session"}, set, "alice's sign-in tombstoned, bob's token")
+	assert.Empty(t, deleted)
+	next := cookieHeader(c, rec)
+	res := read(t, m, next)
 	require.NoError(t, res.Err)
 	require.True(t, res.OK)
 	assert.Equal(t, "bob", res.D.User)
+	assert.Empty(t, setCookies(res.Rec))
+	ltAssertRejected(t, read(t, m, strings.Replace(next, rotToken(t, m, next), rotToken(t, m, c), 1)), ErrSignedOut)
 }
 
 func TestSessionFromGoValueKeyring(t *testing.T) {
@@ -313,8 +411,9 @@ func TestSessionFromGoValueKeyring(t *testing.T) {
 	assert.Equal(t, "alice", res.D.User)
 }
 
-// A session sized to the budget under a short key id is still re-keyed
-// under a primary with the longest id, and reads back afterwards.
+// A session sized to the budget under a short key id is still rewritten
+// under a primary with the longest id at its next write (a read never
+// re-keys), and reads back afterwards.
 func TestRekeyNearBudgetFits(t *testing.T) {
 	m, _ := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA))
 	c := signIn(t, m, "alice")
@@ -340,9 +439,14 @@ func TestRekeyNearBudgetFits(t *testing.T) {
 	require.NoError(t, m.SetKeyring(mustKeyring(t, long+":primary:"+secretB, "a:decrypt-only:"+secretA)))
 	res := read(t, m, c)
 	require.NoError(t, res.Err)
-	sc := setCookies(res.Rec)
-	require.Len(t, sc, 1, "re-keyed into one cookie: %q", sc)
-	next := cookieHeader(c, res.Rec)
+	assert.Empty(t, setCookies(res.Rec), "no re-key on read")
+	rec = serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Touch())
+	})
+	sc := setCookies(rec)
+	require.Len(t, sc, 1, "rewritten into one cookie: %q", sc)
+	next := cookieHeader(c, rec)
+	assert.Equal(t, long, rotKid(t, rotToken(t, m, next)))
 	res = read(t, m, next)
 	require.NoError(t, res.Err)
 	assert.Len(t, res.D.Note, lo)

@@ -1,9 +1,12 @@
 package jwesession
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,13 +51,14 @@ func TestChunkingGrowShrink(t *testing.T) {
 	m, _ := newTestManager(t, Config{MaxChunks: 4}, nil)
 	c := signIn(t, m, "alice")
 
-	// Grow: a note needing three chunks. The bare cookie is deleted.
+	// Grow: a note needing three chunks. The bare cookie and the unused
+	// chunk name are deleted.
 	nr := setNote(t, m, c, 7000)
 	require.NoError(t, nr.Err)
 	lines, c2 := nr.Lines, nr.Cookie
 	set, deleted := names(lines)
 	assert.Equal(t, []string{"__Host-session.0", "__Host-session.1", "__Host-session.2"}, set)
-	assert.Equal(t, []string{"__Host-session"}, deleted)
+	assert.Equal(t, []string{"__Host-session", "__Host-session.3"}, deleted)
 	for _, l := range lines {
 		name, rest, _ := strings.Cut(l, "=")
 		value, _, _ := strings.Cut(rest, ";")
@@ -67,32 +71,35 @@ func TestChunkingGrowShrink(t *testing.T) {
 	assert.Equal(t, note(7000), res.D.Note)
 	assert.Empty(t, setCookies(res.Rec))
 
-	// Shrink to two chunks: chunk 2 deleted.
+	// Shrink to two chunks: the bare name and chunks 2 and 3 deleted.
 	nr = setNote(t, m, c2, 4000)
 	require.NoError(t, nr.Err)
 	c3 := nr.Cookie
 	set, deleted = names(nr.Lines)
 	assert.Equal(t, []string{"__Host-session.0", "__Host-session.1"}, set)
-	assert.Equal(t, []string{"__Host-session.2"}, deleted)
+	assert.Equal(t, []string{"__Host-session", "__Host-session.2", "__Host-session.3"}, deleted)
 
-	// Shrink to one cookie: the bare name, every carried chunk deleted.
+	// Shrink to one cookie: the bare name, every chunk name deleted.
 	nr = setNote(t, m, c3, 10)
 	require.NoError(t, nr.Err)
 	c4 := nr.Cookie
 	set, deleted = names(nr.Lines)
 	assert.Equal(t, []string{"__Host-session"}, set)
-	assert.Equal(t, []string{"__Host-session.0", "__Host-session.1"}, deleted)
+	assert.Equal(t, []string{"__Host-session.0", "__Host-session.1", "__Host-session.2", "__Host-session.3"}, deleted)
 	res = read(t, m, c4)
 	require.NoError(t, res.Err)
 	assert.Equal(t, note(10), res.D.Note)
 
-	// Sign-out from a chunked session deletes every chunk and the bare name.
-	rec := serve(t, m, c3, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-		require.NoError(t, s.Clear())
-	})
-	set, deleted = names(setCookies(rec))
-	assert.Empty(t, set)
-	assert.ElementsMatch(t, []string{"__Host-session", "__Host-session.0", "__Host-session.1"}, deleted)
+	// Sign-out, from a chunked or a bare session, deletes the bare name and
+	// every chunk name, and writes the tombstone.
+	for _, from := range []string{c3, c4} {
+		rec := serve(t, m, from, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			require.NoError(t, s.Clear())
+		})
+		set, deleted = names(setCookies(rec))
+		assert.Equal(t, []string{cpTombstone}, set)
+		assert.ElementsMatch(t, []string{"__Host-session", "__Host-session.0", "__Host-session.1", "__Host-session.2", "__Host-session.3"}, deleted)
+	}
 }
 
 func TestTooLargeKeepsOldCookie(t *testing.T) {
@@ -137,9 +144,12 @@ func TestTooLargeKeepsOldCookie(t *testing.T) {
 			}
 		}
 		assert.LessOrEqual(t, total, budget)
-		// The check reserves room for the longest key id (so a re-key under
-		// any primary fits), and is otherwise exact, not a rough margin.
-		slack := maxHeaderLen - len(m.core.ring.Load().primary.header)
+		// The check reserves room for the longest key id in the header and
+		// as origin, and for a tombstone's IV segment (so a rewrite under
+		// any primary, after any sign-out, fits), and is otherwise exact,
+		// not a rough margin.
+		claims := (32 - len("a")) + 16 // origin "a", tbs ""
+		slack := maxHeaderLen - len(m.core.ring.Load().primary.header) + (claims*4+2)/3
 		assert.Greater(t, total, budget-slack-4)
 		assert.Equal(t, maxHeaderLen, len(headerSegment(strings.Repeat("k", 32))))
 		res = read(t, m, c2)
@@ -170,12 +180,7 @@ func TestChunkReadErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := read(t, m, tc.cookie)
-			assert.False(t, res.OK)
-			assert.ErrorIs(t, res.Err, tc.want)
-			set, deleted := names(setCookies(res.Rec))
-			assert.Empty(t, set)
-			assert.Contains(t, deleted, "__Host-session", "the bad cookie is deleted")
+			ltAssertRejected(t, read(t, m, tc.cookie), tc.want) // and not deleted
 		})
 	}
 
@@ -220,4 +225,66 @@ func TestCookieScanning(t *testing.T) {
 	res := read(t, m, "session="+tok)
 	assert.False(t, res.OK)
 	assert.NoError(t, res.Err)
+}
+
+// The companion's and the tombstone's names can never be taken for the
+// session token's: not by this library's reader, not by a reader joining
+// every cookie whose name starts with the session cookie's (Auth.js), not
+// by a proxy rule matching "name.*".
+func TestCompanionAndTombstoneNeverChunks(t *testing.T) {
+	for _, dev := range []bool{false, true} {
+		t.Run(fmt.Sprintf("development=%v", dev), func(t *testing.T) {
+			m, clk := newTestManager(t, Config{MaxChunks: 3, DevelopmentCookies: dev}, nil)
+			own := m.CookieName()
+			b := cpNewBrowser(t, m)
+			written := map[string]bool{} // every name the library writes
+			do := func(fn func(s *Session[testData])) {
+				for _, c := range b.Do(fn).Result().Cookies() {
+					written[c.Name] = true
+				}
+			}
+			signIn := func(s *Session[testData]) { require.NoError(t, s.SignIn(testData{User: "alice", Note: note(5000)})) }
+			do(signIn)
+			do(func(s *Session[testData]) { require.NoError(t, s.Clear()) })
+			do(signIn)
+			clk.Advance(6 * time.Minute)
+			do(func(s *Session[testData]) { s.Get() })
+			hdr := b.Cookie()
+			for _, n := range []string{own + ".0", own + ".1", cpName(m, "~r."), cpName(m, "~t.")} {
+				require.Contains(t, hdr, n+"=", "the browser holds chunks, companion and tombstone")
+			}
+
+			// This library's reader, whatever the order of the cookies.
+			parts := strings.Split(hdr, "; ")
+			for range 2 {
+				res := read(t, m, strings.Join(parts, "; "))
+				require.NoError(t, res.Err)
+				assert.Equal(t, note(5000), res.D.Note)
+				slices.Reverse(parts)
+			}
+			// A reader joining every cookie whose name starts with the
+			// session cookie's, in name order, gets the token and nothing
+			// else.
+			var joined []string
+			slices.Sort(parts)
+			for _, p := range parts {
+				if strings.HasPrefix(p, own) {
+					_, v, _ := strings.Cut(p, "=")
+					joined = append(joined, v)
+				}
+			}
+			tok := cpValue(t, hdr, own+".0") + cpValue(t, hdr, own+".1")
+			assert.Equal(t, tok, strings.Join(joined, ""))
+			_, _, err := m.core.ring.Load().open(tok, 3*ChunkSize)
+			require.NoError(t, err)
+			// No name the library writes besides the token's starts with it.
+			for n := range written {
+				if _, chunk := mxChunk(own, n); chunk {
+					continue
+				}
+				assert.False(t, strings.HasPrefix(n, own), "%s starts with %s", n, own)
+			}
+			assert.Len(t, written, 1+3+2, "the bare name, 3 chunk names, companion and tombstone: %v", written)
+		})
+	}
 }
