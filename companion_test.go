@@ -108,27 +108,6 @@ func cpCompanionPT(sid string, iat, exp int64) string {
 	return fmt.Sprintf(`{"v":1,"sid":"%s","iat":%d,"exp":%d}`, sid, iat, exp)
 }
 
-// cpObs is what a handler reading the session sees, and the response.
-type cpObs struct {
-	OK       bool
-	D        testData
-	Err      error
-	Exp      int64 // ExpiresAt, Unix seconds
-	SID, SIN string
-	Rec      *httptest.ResponseRecorder
-}
-
-// cpRead reads the session of cookie as a handler would.
-func cpRead(t testing.TB, m *Manager[testData], cookie string) cpObs {
-	t.Helper()
-	var o cpObs
-	o.Rec = serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-		o.D, o.OK = s.Get()
-		o.Err, o.Exp, o.SID, o.SIN = s.Err(), s.ExpiresAt().Unix(), s.ID(), s.SignInID()
-	})
-	return o
-}
-
 // cpBrowser is a browser's cookie jar (RFC 6265, net/http/cookiejar): a
 // request carries its cookies, a response's Set-Cookie applies when it
 // arrives. serve(t, m, b.Cookie(), …) without Arrive is a request in flight.
@@ -171,7 +150,7 @@ func TestCompanionRefreshWritesOnlyCompanion(t *testing.T) {
 			prefix := map[bool]string{false: "__Host-", true: ""}[dev]
 			cookie := signIn(t, m, "alice")
 			t0 := clk.Now().Unix()
-			sid := cpRead(t, m, cookie).SID
+			sid := read(t, m, cookie).SID
 
 			clk.Advance(5*time.Minute - time.Second)
 			assert.Empty(t, setCookies(read(t, m, cookie).Rec), "not due before RefreshAfter")
@@ -218,7 +197,7 @@ func TestCompanionOutlivesToken(t *testing.T) {
 	require.Contains(t, withCompanion, cpCompanion+"=")
 
 	cpSetTo(clk, t0.Add(31*time.Minute)) // the token's own exp + 1 min
-	res := cpRead(t, m, withCompanion)
+	res := read(t, m, withCompanion)
 	require.NoError(t, res.Err)
 	require.True(t, res.OK)
 	assert.Equal(t, "alice", res.D.User)
@@ -228,7 +207,7 @@ func TestCompanionOutlivesToken(t *testing.T) {
 	assert.Empty(t, deleted)
 
 	// Control: the token alone has expired.
-	res = cpRead(t, m, cookie)
+	res = read(t, m, cookie)
 	assert.ErrorIs(t, res.Err, ErrExpired)
 	assert.False(t, res.OK)
 	assert.Empty(t, setCookies(res.Rec))
@@ -239,12 +218,12 @@ func TestCompanionBoundToSessionID(t *testing.T) {
 	m, clk := newTestManager(t, Config{}, nil)
 	t0 := clk.Now()
 	cookie1 := signIn(t, m, "alice")
-	sid1 := cpRead(t, m, cookie1).SID
+	sid1 := read(t, m, cookie1).SID
 	clk.Advance(time.Minute)
 	cookie2 := cookieHeader(cookie1, serve(t, m, cookie1, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 		require.NoError(t, s.Renew())
 	}))
-	require.NotEqual(t, sid1, cpRead(t, m, cookie2).SID)
+	require.NotEqual(t, sid1, read(t, m, cookie2).SID)
 
 	cpSetTo(clk, t0.Add(20*time.Minute)) // the old token's refresh: a companion for sid1
 	_, comp, _ := cpSplit(cpLine(t, read(t, m, cookie1).Rec, cpCompanion))
@@ -253,11 +232,11 @@ func TestCompanionBoundToSessionID(t *testing.T) {
 	require.Contains(t, string(pt), `"sid":"`+sid1+`"`)
 
 	cpSetTo(clk, t0.Add(32*time.Minute)) // the renewed token's exp (t0+31m) + 1 min
-	res := cpRead(t, m, cookie2+"; "+cpCompanion+"="+comp)
+	res := read(t, m, cookie2+"; "+cpCompanion+"="+comp)
 	assert.ErrorIs(t, res.Err, ErrExpired, "another session id's companion extends nothing")
 	assert.Empty(t, setCookies(res.Rec))
 	// Control: the same companion does extend its own session.
-	res = cpRead(t, m, cookie1+"; "+cpCompanion+"="+comp)
+	res = read(t, m, cookie1+"; "+cpCompanion+"="+comp)
 	require.NoError(t, res.Err)
 	assert.Equal(t, t0.Add(50*time.Minute).Unix(), res.Exp)
 }
@@ -270,10 +249,10 @@ func TestCompanionFromTheFutureIgnored(t *testing.T) {
 		t.Run(fmt.Sprintf("iat now+%ds", c.ahead), func(t *testing.T) {
 			m, clk := newTestManager(t, Config{}, nil)
 			cookie := signIn(t, m, "alice")
-			sid := cpRead(t, m, cookie).SID
+			sid := read(t, m, cookie).SID
 			clk.Advance(31 * time.Minute) // the token alone has expired
 			iat := clk.Now().Unix() + c.ahead
-			res := cpRead(t, m, cookie+"; "+cpCompanion+"="+cpSeal(t, m, "a", purposeCompanion, cpCompanionPT(sid, iat, iat+1800)))
+			res := read(t, m, cookie+"; "+cpCompanion+"="+cpSeal(t, m, "a", purposeCompanion, cpCompanionPT(sid, iat, iat+1800)))
 			assert.Empty(t, setCookies(res.Rec), "nothing due, nothing to delete")
 			if !c.used {
 				assert.ErrorIs(t, res.Err, ErrExpired, "issued beyond the leeway in the future: ignored")
@@ -295,11 +274,11 @@ func TestCompanionClamped(t *testing.T) {
 			m, clk := newTestManager(t, Config{}, nil)
 			t0 := clk.Now().Unix()
 			cookie := signIn(t, m, "alice")
-			sid := cpRead(t, m, cookie).SID
+			sid := read(t, m, cookie).SID
 			iat := t0 + 600
 			cookie += "; " + cpCompanion + "=" + cpSeal(t, m, "a", purposeCompanion, cpCompanionPT(sid, iat, iat+claim.exp))
 			cpSetTo(clk, time.Unix(t0+31*60, 0)) // the token alone has expired
-			res := cpRead(t, m, cookie)
+			res := read(t, m, cookie)
 			require.NoError(t, res.Err)
 			assert.Equal(t, iat+claim.want, res.Exp)
 			cpSetTo(clk, time.Unix(iat+claim.want+30, 0))
@@ -315,12 +294,12 @@ func TestCompanionNeverPastAbsoluteEnd(t *testing.T) {
 	t0 := clk.Now().Unix()
 	end := t0 + 3600
 	cookie := signIn(t, m, "alice")
-	sid := cpRead(t, m, cookie).SID
+	sid := read(t, m, cookie).SID
 	for _, step := range []struct {
 		at, exp, maxAge int64
 	}{{25 * 60, t0 + 55*60, 1800}, {50 * 60, end, 600}, {55 * 60, end, 300}} {
 		cpSetTo(clk, time.Unix(t0+step.at, 0))
-		res := cpRead(t, m, cookie)
+		res := read(t, m, cookie)
 		require.NoError(t, res.Err, "at %ds", step.at)
 		line := cpLine(t, res.Rec, cpCompanion)
 		_, value, attrs := cpSplit(line)
@@ -333,7 +312,7 @@ func TestCompanionNeverPastAbsoluteEnd(t *testing.T) {
 	// A forged companion within the clamp still stops at the end.
 	forged := "__Host-session=" + rotToken(t, m, cookie) + "; " + cpCompanion + "=" + cpSeal(t, m, "a", purposeCompanion, cpCompanionPT(sid, t0+55*60, t0+85*60))
 	cpSetTo(clk, time.Unix(t0+56*60, 0))
-	res := cpRead(t, m, forged)
+	res := read(t, m, forged)
 	require.NoError(t, res.Err)
 	assert.Equal(t, end, res.Exp, "ExpiresAt never past the absolute end")
 	cpSetTo(clk, time.Unix(end+30, 0))
@@ -369,7 +348,7 @@ func TestStaleCompanionLandingLast(t *testing.T) {
 				b.Arrive(r1, r2)
 			}
 			cpSetTo(clk, last.Add(30*time.Minute+30*time.Second))
-			res := cpRead(t, m, b.Cookie())
+			res := read(t, m, b.Cookie())
 			require.NoError(t, res.Err)
 			assert.Equal(t, "alice", res.D.User)
 			assert.Equal(t, last.Add(30*time.Minute).Unix(), res.Exp)
@@ -386,7 +365,7 @@ func TestUnusableCompanionIgnored(t *testing.T) {
 	other, _ := newTestManager(t, Config{CookieName: "other"}, nil) // same key, another base name
 	t0 := clk.Now()
 	cookie := signIn(t, m, "alice")
-	sid := cpRead(t, m, cookie).SID
+	sid := read(t, m, cookie).SID
 	pt := func(now int64) string { return cpCompanionPT(sid, now, now+1800) }
 	cases := []struct {
 		name  string
@@ -410,7 +389,7 @@ func TestUnusableCompanionIgnored(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cpSetTo(clk, t0.Add(6*time.Minute)) // the token's refresh due
-			res := cpRead(t, m, cookie+"; "+cpCompanion+"="+c.value(clk.Now().Unix()))
+			res := read(t, m, cookie+"; "+cpCompanion+"="+c.value(clk.Now().Unix()))
 			require.NoError(t, res.Err)
 			assert.True(t, res.OK)
 			assert.Equal(t, t0.Add(30*time.Minute).Unix(), res.Exp)
@@ -420,13 +399,13 @@ func TestUnusableCompanionIgnored(t *testing.T) {
 			assert.NoError(t, err)
 
 			cpSetTo(clk, t0.Add(31*time.Minute)) // the token alone has expired
-			res = cpRead(t, m, cookie+"; "+cpCompanion+"="+c.value(clk.Now().Unix()))
+			res = read(t, m, cookie+"; "+cpCompanion+"="+c.value(clk.Now().Unix()))
 			assert.ErrorIs(t, res.Err, ErrExpired, "no extension")
 			assert.Empty(t, setCookies(res.Rec))
 		})
 	}
 	// Control: the well-formed companion does extend.
-	res := cpRead(t, m, cookie+"; "+cpCompanion+"="+cpSeal(t, m, "a", purposeCompanion, pt(clk.Now().Unix())))
+	res := read(t, m, cookie+"; "+cpCompanion+"="+cpSeal(t, m, "a", purposeCompanion, pt(clk.Now().Unix())))
 	require.NoError(t, res.Err)
 }
 

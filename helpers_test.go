@@ -179,10 +179,12 @@ func signIn(t testing.TB, m *Manager[testData], user string) string {
 
 // readResult is what a handler saw of its session, and the response.
 type readResult struct {
-	D   testData
-	OK  bool
-	Err error
-	Rec *httptest.ResponseRecorder
+	D        testData
+	OK       bool
+	Err      error
+	Exp      int64 // ExpiresAt, Unix seconds
+	SID, SIN string
+	Rec      *httptest.ResponseRecorder
 }
 
 // read returns the session's data and error as a handler sees them.
@@ -191,7 +193,7 @@ func read(t testing.TB, m *Manager[testData], cookie string) readResult {
 	var res readResult
 	res.Rec = serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 		res.D, res.OK = s.Get()
-		res.Err = s.Err()
+		res.Err, res.Exp, res.SID, res.SIN = s.Err(), s.ExpiresAt().Unix(), s.ID(), s.SignInID()
 	})
 	return res
 }

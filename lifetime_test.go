@@ -437,7 +437,7 @@ func TestTokenExpClamped(t *testing.T) {
 		m, clk := newTestManager(t, Config{}, nil)
 		now := clk.Now().Unix()
 		cookie := ltForge(t, m, envelope{Sid: "sid-1", Iat: now, Exp: now + 10*3600, Abs: now, Data: json.RawMessage(`{"user":"eve"}`)})
-		res := cpRead(t, m, cookie)
+		res := read(t, m, cookie)
 		require.NoError(t, res.Err)
 		assert.Equal(t, now+1830, res.Exp)
 		clk.Advance(1860 * time.Second) // the clamped exp + leeway
@@ -451,7 +451,7 @@ func TestTokenExpClamped(t *testing.T) {
 		now := clk.Now().Unix()
 		cookie := signIn(t, long, "alice")
 		clk.Advance(20 * time.Minute)
-		res := cpRead(t, short, cookie)
+		res := read(t, short, cookie)
 		require.NoError(t, res.Err, "shortened, not signed out")
 		assert.Equal(t, now+1830, res.Exp)
 		require.NoError(t, read(t, long, cookie).Err)

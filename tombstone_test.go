@@ -119,7 +119,7 @@ func TestSignOutWritesTombstoneDeletesEveryName(t *testing.T) {
 			m, clk := newTestManager(t, Config{MaxChunks: c.maxChunks}, nil)
 			t0 := clk.Now().Unix()
 			cookie := signIn(t, m, "alice")
-			sin := cpRead(t, m, cookie).SIN
+			sin := read(t, m, cookie).SIN
 			if c.carry != nil {
 				cookie = c.carry(t, m, clk, cookie)
 			}
@@ -165,12 +165,12 @@ func TestTombstoneRefusesLateResponse(t *testing.T) {
 	assert.Equal(t, ivSegment(tomb), rotClaims(t, m, rotToken(t, m, b.Cookie())).Tbs, "the token records the tombstone it follows")
 	for range 4 {
 		clk.Advance(time.Minute)
-		res := cpRead(t, m, b.Cookie())
+		res := read(t, m, b.Cookie())
 		require.NoError(t, res.Err)
 		assert.True(t, res.OK)
 		assert.Empty(t, setCookies(res.Rec))
 	}
-	newSin := cpRead(t, m, b.Cookie()).SIN
+	newSin := read(t, m, b.Cookie()).SIN
 	// The skip: a tombstone of the same IV is the one checked at the
 	// write, so it is not opened again. Proof: one forged with that IV
 	// naming the new sign-in is not seen; with a fresh IV it is.
@@ -198,10 +198,10 @@ func TestTombstoneRefusesRenewedToken(t *testing.T) {
 			m, _ := newTestManager(t, Config{}, nil)
 			b := cpNewBrowser(t, m)
 			b.Do(func(s *Session[testData]) { require.NoError(t, s.SignIn(testData{User: "alice"})) })
-			before := cpRead(t, m, b.Cookie())
+			before := read(t, m, b.Cookie())
 			renew := tbDo(t, m, b.Cookie(), (*Session[testData]).Renew)
 			out := tbDo(t, m, b.Cookie(), (*Session[testData]).Clear)
-			renewed := cpRead(t, m, cookieHeader(b.Cookie(), renew))
+			renewed := read(t, m, cookieHeader(b.Cookie(), renew))
 			require.NotEqual(t, before.SID, renewed.SID)
 			require.Equal(t, before.SIN, renewed.SIN, "Renew keeps the sign-in")
 			if renewLast {
@@ -229,7 +229,7 @@ func TestTombstoneKeepsNewestFour(t *testing.T) {
 	for i := range 5 {
 		b.Do(func(s *Session[testData]) { require.NoError(t, s.SignIn(testData{User: fmt.Sprint("user", i)})) })
 		slow = append(slow, b.Cookie())
-		want = append(want, tbEntry{cpRead(t, m, b.Cookie()).SIN, clk.Now().Unix() + 8*3600})
+		want = append(want, tbEntry{read(t, m, b.Cookie()).SIN, clk.Now().Unix() + 8*3600})
 		clk.Advance(time.Minute)
 		rec := b.Do(func(s *Session[testData]) { require.NoError(t, s.Clear()) })
 		_, value, attrs := cpSplit(cpLine(t, rec, cpTombstone))
@@ -259,7 +259,7 @@ func TestTombstoneDropsEndedEntries(t *testing.T) {
 			var sins []string
 			cycle := func() *httptest.ResponseRecorder {
 				b.Do(func(s *Session[testData]) { require.NoError(t, s.SignIn(testData{User: "alice"})) })
-				sins = append(sins, cpRead(t, m, b.Cookie()).SIN)
+				sins = append(sins, read(t, m, b.Cookie()).SIN)
 				return b.Do(func(s *Session[testData]) { require.NoError(t, s.Clear()) })
 			}
 			cycle()
@@ -284,7 +284,7 @@ func TestUnusableTombstoneIgnored(t *testing.T) {
 	m, clk := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA, "z:retired:"+secretC))
 	other, _ := newTestManager(t, Config{CookieName: "other"}, nil) // same key, another base name
 	cookie := signIn(t, m, "alice")
-	sin := cpRead(t, m, cookie).SIN
+	sin := read(t, m, cookie).SIN
 	pt := tbPT(tbEntry{sin, clk.Now().Unix() + 8*3600})
 	for _, c := range []struct {
 		name, value string
@@ -328,7 +328,7 @@ func TestSignInOverSignInTombstonesOld(t *testing.T) {
 			m, clk := newTestManager(t, Config{}, nil)
 			b := cpNewBrowser(t, m)
 			b.Do(func(s *Session[testData]) { require.NoError(t, s.SignIn(testData{User: "alice"})) })
-			alice := cpRead(t, m, b.Cookie())
+			alice := read(t, m, b.Cookie())
 			clk.Advance(time.Minute)
 			slow := tbDo(t, m, b.Cookie(), tbUpdate)
 			bob := tbDo(t, m, b.Cookie(), tbSignIn("bob"))
@@ -342,7 +342,7 @@ func TestSignInOverSignInTombstonesOld(t *testing.T) {
 			} else {
 				b.Arrive(slow, bob)
 			}
-			res := cpRead(t, m, b.Cookie())
+			res := read(t, m, b.Cookie())
 			assert.NotEqual(t, "alice", res.D.User, "never the replaced sign-in back")
 			if oldLast {
 				ltAssertRejected(t, read(t, m, b.Cookie()), ErrSignedOut)
