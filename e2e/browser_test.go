@@ -210,11 +210,12 @@ func (b *browserTab) saveNote(note string) *network.Response {
 	return b.submit("/update")
 }
 
-// sessionCookies returns the names of the session cookies in the store.
+// sessionCookieNames returns the names of the session token's cookies in
+// the store (bare or chunks; not the companion or the tombstone).
 func sessionCookieNames(all map[string]*network.Cookie, name string) []string {
 	var out []string
 	for n := range all {
-		if n == name || strings.HasPrefix(n, name+".") {
+		if isTokenName(n, name) {
 			out = append(out, n)
 		}
 	}
@@ -268,7 +269,7 @@ func (b *browserTab) expectPage(resp *network.Response, wantURL string, wantStat
 // profiles sign in as two users; a note chunked across several cookies,
 // then shrunk (stale chunks gone from the browser's store); an oversized
 // note answered 413 with the cookies unchanged; renew; sign-out (every
-// chunk gone); and a cross-site form post from another loopback address,
+// chunk gone, only the tombstone ~t.session left); and a cross-site form post from another loopback address,
 // rejected with 403 and the session unchanged.
 func TestBrowser(t *testing.T) {
 	requireProgram(t, "chromium")
@@ -377,10 +378,11 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	// Sign-out from the chunked state: every chunk gone from the store.
+	// Sign-out from the chunked state: every chunk gone from the store,
+	// the tombstone left.
 	alice.expectPage(alice.submit("/logout"), base+"/", 200, "not signed in")
-	if got := sessionCookieNames(alice.cookies(), "session"); len(got) != 0 {
-		t.Fatalf("alice's store after sign-out still holds %v", got)
+	if got := alice.cookieNames(); !slices.Equal(got, []string{"~t.session"}) {
+		t.Fatalf("alice's store after sign-out holds %v, want only the tombstone [~t.session]", got)
 	}
 	alice.do("alice reloads", chromedp.Navigate(base+"/admin"))
 	if text := alice.text(); !strings.Contains(text, "not signed in") {
@@ -426,7 +428,8 @@ func startCrossSite(t *testing.T, demoBase string) string {
 // over plain HTTP on 127.0.0.1 and sends them back, so the whole flow works
 // (other browsers differ, which is why the demo's default is the explicit
 // development option). This test pins that observation: if a Chromium
-// release changes it, the test says so.
+// release changes it, the test says so. After sign-out the store holds the
+// tombstone __Host-~t.session and no session cookie.
 func TestBrowserSecureCookiesOnLoopback(t *testing.T) {
 	requireProgram(t, "chromium")
 	t.Parallel()
@@ -470,7 +473,12 @@ func TestBrowserSecureCookiesOnLoopback(t *testing.T) {
 		t.Fatalf("after shrinking: %v, want [__Host-session]", got)
 	}
 	b.expectPage(b.submit("/logout"), base+"/", 200, "not signed in")
-	if got := b.cookieNames(); len(got) != 0 {
-		t.Fatalf("after sign-out the store still holds %v", got)
+	all = b.cookies()
+	if got := sessionCookieNames(all, "__Host-session"); len(got) != 0 {
+		t.Fatalf("after sign-out the store still holds the session cookies %v", got)
+	}
+	ts := all["__Host-~t.session"]
+	if ts == nil || !ts.Secure || !ts.HTTPOnly || ts.Path != "/" || ts.Domain != "127.0.0.1" || len(all) != 1 {
+		t.Fatalf("after sign-out the store holds %v (tombstone %+v); want only the tombstone __Host-~t.session, Secure, HttpOnly, Path /, host-only", b.cookieNames(), ts)
 	}
 }

@@ -264,3 +264,33 @@ func freePort(t testing.TB, host string) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// isTokenName reports whether the cookie name holds the session token of
+// the cookie name base (with its prefix, as the demo announced it): base
+// itself or a chunk base.N. The companion (~r.) and the tombstone (~t.)
+// are not the session: a sign-out leaves its tombstone behind, and a
+// refreshed session carries its companion.
+func isTokenName(name, base string) bool {
+	if name == base {
+		return true
+	}
+	n, ok := strings.CutPrefix(name, base+".")
+	if !ok || n == "" {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// tombstoneName returns the name of the tombstone cookie for the session
+// cookie name (with its prefix): __Host-session -> __Host-~t.session.
+func tombstoneName(cookie string) string {
+	if rest, ok := strings.CutPrefix(cookie, "__Host-"); ok {
+		return "__Host-~t." + rest
+	}
+	return "~t." + cookie
+}

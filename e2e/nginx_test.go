@@ -241,11 +241,12 @@ func (c *proxyClient) do(method, path string, form url.Values) []hop {
 	return nil
 }
 
-// sessionCookies returns the session cookies (bare or chunks) in the jar.
+// sessionCookies returns the session token's cookies (bare or chunks) in
+// the jar: not its companion or tombstone.
 func (c *proxyClient) sessionCookies(name string) []*http.Cookie {
 	var out []*http.Cookie
 	for _, ck := range c.jar.Cookies(c.base) {
-		if ck.Name == name || strings.HasPrefix(ck.Name, name+".") {
+		if isTokenName(ck.Name, name) {
 			out = append(out, ck)
 		}
 	}
@@ -265,6 +266,7 @@ const (
 	vCachedPrivate = "a personalised response was served from the cache"
 	vPublicMiss    = "/public was not served from the cache"
 	vStatus        = "unexpected status"
+	vNoTombstone   = "A's sign-out left no tombstone"
 )
 
 // runCacheScenario runs the scenario through the proxy at base and
@@ -274,7 +276,10 @@ func runCacheScenario(t *testing.T, base, cookieName string) ([]violation, []hop
 	add := func(kind string, h hop, why string) {
 		vs = append(vs, violation{kind, fmt.Sprintf("%s: %s", why, h)})
 	}
-	isSession := func(name string) bool { return name == cookieName || strings.HasPrefix(name, cookieName+".") }
+	// A session cookie is the token (bare or a chunk); the tombstone a
+	// sign-out leaves, or a refresh's companion, is not: a blink is the
+	// token reappearing, or a signed-in page.
+	isSession := func(name string) bool { return isTokenName(name, cookieName) }
 
 	// 1. An anonymous visit primes the cache.
 	anon := newProxyClient(t, "anon", base)
@@ -417,6 +422,13 @@ func runCacheScenario(t *testing.T, base, cookieName string) ([]violation, []hop
 	}
 	if left := a.sessionCookies(cookieName); len(left) > 0 {
 		add(vBlink, hop{who: "A", path: "(cookie jar)"}, fmt.Sprintf("A's jar holds %d session cookie(s) after sign-out", len(left)))
+	}
+	tombstoned := false
+	for _, ck := range a.jar.Cookies(a.base) {
+		tombstoned = tombstoned || ck.Name == tombstoneName(cookieName)
+	}
+	if !tombstoned {
+		add(vNoTombstone, hop{who: "A", path: "(cookie jar)"}, "A's jar holds no "+tombstoneName(cookieName)+" after sign-out")
 	}
 
 	var all []hop

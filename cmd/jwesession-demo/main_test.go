@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -420,14 +421,37 @@ func assertUntouched(t *testing.T, r response) {
 	assert.Empty(t, r.Header.Values("Vary"))
 }
 
-// claims is the plaintext of a session token (the format DESIGN.md pins).
+// claims is the plaintext of a session token (format version 2, the form
+// DESIGN.md pins): session id, sign-in id, origin key id, issue time,
+// expiry, sign-in time, the tombstone it was checked against, the data.
 type claims struct {
 	V    int         `json:"v"`
 	Sid  string      `json:"sid"`
+	Sin  string      `json:"sin"`
+	Org  string      `json:"org"`
 	Iat  int64       `json:"iat"`
 	Exp  int64       `json:"exp"`
 	Abs  int64       `json:"abs"`
+	Tbs  string      `json:"tbs"`
 	Data demoSession `json:"data"`
+}
+
+// companionClaims is the plaintext of a companion cookie (the sliding
+// refresh): exactly {"v":1,"sid":"…","iat":N,"exp":N}.
+type companionClaims struct {
+	V   int    `json:"v"`
+	Sid string `json:"sid"`
+	Iat int64  `json:"iat"`
+	Exp int64  `json:"exp"`
+}
+
+// tombstoneClaims is the plaintext of a tombstone cookie (a sign-out).
+type tombstoneClaims struct {
+	V   int `json:"v"`
+	Out []struct {
+		Sin string `json:"sin"`
+		End int64  `json:"end"`
+	} `json:"out"`
 }
 
 // kidOf returns the kid of a token's protected header.
@@ -448,30 +472,87 @@ func kidOf(t *testing.T, tok string) string {
 	return hdr.Kid
 }
 
-// openToken decrypts a token of the cookie base name "session" sealed
-// under secret: AES-256-GCM with the key HKDF-SHA256(secret, "jwesession
-// v1", "A256GCM session") and the protected header as AAD.
-func openToken(t *testing.T, secret, tok string) claims {
+// gcmFor returns AES-256-GCM under HKDF-SHA256(secret, "jwesession v1",
+// info): the library's key for one purpose of one cookie base name.
+func gcmFor(t *testing.T, secret, info string) cipher.AEAD {
 	t.Helper()
-	seg := strings.Split(tok, ".")
-	require.Len(t, seg, 5)
-	require.Empty(t, seg[1], "encrypted-key segment")
 	key := make([]byte, 32)
-	_, err := io.ReadFull(hkdf.New(sha256.New, []byte(secret), []byte("jwesession v1"), []byte("A256GCM session")), key)
+	_, err := io.ReadFull(hkdf.New(sha256.New, []byte(secret), []byte("jwesession v1"), []byte(info)), key)
 	require.NoError(t, err)
 	block, err := aes.NewCipher(key)
 	require.NoError(t, err)
 	gcm, err := cipher.NewGCM(block)
 	require.NoError(t, err)
+	return gcm
+}
+
+// Key infos of the cookie base name "session", one per purpose.
+const (
+	infoToken     = "A256GCM session"
+	infoCompanion = "A256GCM companion session"
+	infoTombstone = "A256GCM tombstone session"
+)
+
+// openSealed decrypts a compact JWE sealed under secret for the purpose
+// info: AES-256-GCM with the protected header as AAD.
+func openSealed(t *testing.T, secret, info, tok string) []byte {
+	t.Helper()
+	seg := strings.Split(tok, ".")
+	require.Len(t, seg, 5)
+	require.Empty(t, seg[1], "encrypted-key segment")
 	dec := func(s string) []byte {
 		b, err := base64.RawURLEncoding.DecodeString(s)
 		require.NoError(t, err)
 		return b
 	}
-	pt, err := gcm.Open(nil, dec(seg[2]), append(dec(seg[3]), dec(seg[4])...), []byte(seg[0]))
-	require.NoError(t, err, "decrypting the token")
+	pt, err := gcmFor(t, secret, info).Open(nil, dec(seg[2]), append(dec(seg[3]), dec(seg[4])...), []byte(seg[0]))
+	require.NoError(t, err, "decrypting the %s cookie", info)
+	return pt
+}
+
+// seal is openSealed's inverse: it seals pt under secret for the purpose
+// info with the protected header hdr (a segment copied from a token the
+// demo wrote) and a fresh IV, as the library does.
+func seal(t *testing.T, secret, info, hdr string, pt []byte) string {
+	t.Helper()
+	gcm := gcmFor(t, secret, info)
+	iv := make([]byte, gcm.NonceSize())
+	_, err := io.ReadFull(rand.Reader, iv)
+	require.NoError(t, err)
+	ct := gcm.Seal(nil, iv, pt, []byte(hdr))
+	n := len(ct) - gcm.Overhead()
+	enc := base64.RawURLEncoding.EncodeToString
+	return hdr + ".." + enc(iv) + "." + enc(ct[:n]) + "." + enc(ct[n:])
+}
+
+// openToken decrypts a session token of the cookie base name "session"
+// sealed under secret (key HKDF-SHA256(secret, "jwesession v1", "A256GCM
+// session")) and checks its format version.
+func openToken(t *testing.T, secret, tok string) claims {
+	t.Helper()
 	var c claims
+	require.NoError(t, json.Unmarshal(openSealed(t, secret, infoToken, tok), &c))
+	require.Equal(t, 2, c.V, "token format version")
+	return c
+}
+
+// openCompanion decrypts a companion cookie and checks it has exactly the
+// documented form.
+func openCompanion(t *testing.T, secret, value string) companionClaims {
+	t.Helper()
+	pt := openSealed(t, secret, infoCompanion, value)
+	var c companionClaims
 	require.NoError(t, json.Unmarshal(pt, &c))
+	require.Equal(t, fmt.Sprintf(`{"v":1,"sid":%q,"iat":%d,"exp":%d}`, c.Sid, c.Iat, c.Exp), string(pt), "the companion's one form")
+	return c
+}
+
+// openTombstone decrypts a tombstone cookie.
+func openTombstone(t *testing.T, secret, value string) tombstoneClaims {
+	t.Helper()
+	var c tombstoneClaims
+	require.NoError(t, json.Unmarshal(openSealed(t, secret, infoTombstone, value), &c))
+	require.Equal(t, 1, c.V, "tombstone format version")
 	return c
 }
 
@@ -491,6 +572,49 @@ func chunkNames(n int) []string {
 		out[i] = fmt.Sprintf("session.%d", i)
 	}
 	return out
+}
+
+// Names of the demo's other cookies (development cookies): the companion
+// of the sliding refresh and the tombstone of a sign-out. Under -secure
+// they carry the __Host- prefix.
+const (
+	companionName = "~r.session"
+	tombstoneName = "~t.session"
+)
+
+// everyTokenName is every name the demo's session token can use, sorted:
+// the bare name and the chunk names of its 4 chunks.
+var everyTokenName = append([]string{"session"}, chunkNames(maxChunks)...)
+
+// tokenNames returns the names among names that hold the session token
+// (session or session.N): not the companion, not the tombstone.
+func tokenNames(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n == "session" || strings.HasPrefix(n, "session.") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ivOf returns the IV segment of a compact JWE.
+func ivOf(t *testing.T, tok string) string {
+	t.Helper()
+	seg := strings.Split(tok, ".")
+	require.Len(t, seg, 5)
+	return seg[2]
+}
+
+// sidRE finds the session id on the demo's page.
+var sidRE = regexp.MustCompile(`session id: ([A-Za-z0-9_-]+)`)
+
+// pageSID returns the session id the page shows, or "" when it shows none.
+func pageSID(body string) string {
+	if m := sidRE.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func TestStartupLine(t *testing.T) {
@@ -617,12 +741,15 @@ func TestKeyConfigurations(t *testing.T) {
 				return
 			}
 			// A generated secret is new on every start: the old cookie is
-			// rejected (and deleted) by the next instance.
+			// rejected by the next instance (a read deletes nothing; the
+			// next sign-in replaces it).
 			d.stop()
 			c.base = startDemo(t, env()).base
 			r := c.get("/")
 			assert.Contains(t, r.body, "not signed in")
-			assert.Equal(t, []string{"session"}, deletions(r))
+			assert.Contains(t, r.body, "previous cookie rejected: "+jwesession.ErrUnknownKey.Error())
+			assertRead(t, r)
+			assert.Equal(t, []string{"session"}, c.jarNames())
 		})
 	}
 }
@@ -664,6 +791,9 @@ func TestKeyRotationLogsNobodyOut(t *testing.T) {
 	c.login("alice")
 	oldTok := c.token("session")
 	require.Equal(t, "k1", kidOf(t, oldTok))
+	reader := newClient(t, d.base) // only reads, from here on
+	reader.login("carol")
+	readerTok := reader.token("session")
 	d.stop()
 
 	// Step 1: the new key is added, newest, decrypt-only: nothing changes.
@@ -674,32 +804,51 @@ func TestKeyRotationLogsNobodyOut(t *testing.T) {
 	assertNoSetCookie(t, r, "step 1 must not re-key")
 	d.stop()
 
-	// Step 2: promoted; the old primary opens and the cookie is re-keyed.
+	// Step 2: promoted. A read does not re-key (its response could undo a
+	// concurrent write); the next write seals under k2, keeping k1 as the
+	// sign-in's origin.
 	d = startDemo(t, env("JWESESSION_KEYS", "k2:primary:"+secret2+",k1:decrypt-only:"+secret1))
-	c.base = d.base
+	c.base, reader.base = d.base, d.base
 	r = c.get("/")
 	assert.Contains(t, r.body, "signed in as alice")
-	require.Contains(t, written(r), "session", "a token under an older decrypt-only key is re-keyed on read")
-	assert.Equal(t, "k2", kidOf(t, c.token("session")))
-	assert.Equal(t, openToken(t, secret1, oldTok).Sid, openToken(t, secret2, c.token("session")).Sid, "re-keying keeps the session id")
-	r = c.get("/")
-	assertNoSetCookie(t, r, "re-keyed once, then left alone")
+	assertRead(t, r)
+	assert.Equal(t, oldTok, c.token("session"), "no re-key on read")
+	r = c.setNote("hello")
+	require.Contains(t, written(r), "session")
+	assert.Equal(t, "k2", kidOf(t, c.token("session")), "a write seals under the new primary")
+	rewritten := openToken(t, secret2, c.token("session"))
+	assert.Equal(t, openToken(t, secret1, oldTok).Sid, rewritten.Sid, "the same session")
+	assert.Equal(t, "k1", rewritten.Org, "the sign-in's origin stays k1")
+	r = reader.get("/")
+	assert.Contains(t, r.body, "signed in as carol")
+	assertRead(t, r)
+	assert.Equal(t, readerTok, reader.token("session"), "a session only read stays under k1")
+	late := newClient(t, d.base) // signs in after the promotion
+	late.login("dave")
+	assert.Equal(t, "k2", openToken(t, secret2, late.token("session")).Org)
 	d.stop()
 
-	// Step 3: the old key retired: re-keyed cookies live on, old ones end.
+	// Step 3: the old key retired (here at once; in production once the
+	// absolute lifetime has passed since every instance loaded the
+	// promotion, when every sign-in begun under k1 has ended anyway). A
+	// sign-in begun under k1 ends, rewritten under k2 or not; one begun
+	// under k2 lives on. Nothing is deleted by a read.
 	d = startDemo(t, env("JWESESSION_KEYS", "k2:primary:"+secret2+",k1:retired:"+secret1))
-	c.base = d.base
-	r = c.get("/")
-	assert.Contains(t, r.body, "signed in as alice")
-	assertNoSetCookie(t, r)
-
-	stale := newClient(t, d.base)
-	stale.setCookie("session", oldTok)
-	r = stale.get("/")
-	assert.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Contains(t, r.body, "not signed in")
-	assert.Equal(t, []string{"session"}, deletions(r), "a rejected cookie is deleted")
-	assert.Empty(t, stale.jarNames())
+	for _, tc := range []struct {
+		name string
+		c    *client
+	}{{"rewritten under k2", c}, {"only read", reader}} {
+		tc.c.base = d.base
+		r = tc.c.get("/")
+		assert.Contains(t, r.body, "not signed in", tc.name)
+		assert.Contains(t, r.body, jwesession.ErrRetiredKey.Error(), tc.name)
+		assertRead(t, r)
+		assert.NotEmpty(t, tc.c.token("session"), "%s: a read deletes nothing", tc.name)
+	}
+	late.base = d.base
+	r = late.get("/")
+	assert.Contains(t, r.body, "signed in as dave")
+	assertRead(t, r)
 }
 
 func TestHealthzAndPublicNeverTouchTheSession(t *testing.T) {
@@ -739,24 +888,34 @@ func TestSignIn(t *testing.T) {
 	assert.Contains(t, r.Header.Get("Content-Type"), "text/html")
 	assert.Contains(t, r.body, "not signed in")
 	assert.NotContains(t, r.body, "signed in as")
+	assert.NotContains(t, r.body, "session id:", "no session, no id")
 	assert.Contains(t, r.body, `action="/login"`)
 	assertRead(t, r)
 
 	r = c.login("alice")
 	assertWrote(t, r)
 	w := written(r)
-	require.Equal(t, []string{"session"}, names(w), "Set-Cookie: %v", summary(r))
+	require.Equal(t, []string{"session"}, names(w), "a first sign-in writes the token and no tombstone; Set-Cookie: %v", summary(r))
 	assertSessionCookie(t, w["session"])
-	assert.Empty(t, deletions(r), "nothing to delete on a first sign-in")
+	assert.Equal(t, chunkNames(4), deletions(r), "every chunk name is deleted, carried or not: a concurrent response may have set them")
+	assertDeletionsRaw(t, r)
 	first := openToken(t, secret1, w["session"].Value)
 	assert.Equal(t, demoSession{User: "alice"}, first.Data)
 	assert.NotEmpty(t, first.Sid)
+	assert.NotEmpty(t, first.Sin, "a sign-in id")
+	assert.NotEqual(t, first.Sid, first.Sin)
+	assert.Equal(t, kidOf(t, w["session"].Value), first.Org, "the origin is the key the sign-in was sealed under")
+	assert.Equal(t, first.Iat, first.Abs)
+	assert.Equal(t, int64(30*60), first.Exp-first.Iat, "the library's default idle timeout")
+	assert.Empty(t, first.Tbs, "no tombstone was carried")
+	assert.InDelta(t, 8*60*60, w["session"].MaxAge, 1, "the token's Max-Age is the absolute end (default 8h)")
 
 	r = c.get("/")
 	assert.Equal(t, http.StatusOK, r.StatusCode)
 	assert.Contains(t, r.body, "signed in as alice")
 	assert.NotContains(t, r.body, "not signed in")
 	assert.NotContains(t, r.body, "note:", "no note yet")
+	assert.Equal(t, first.Sid, pageSID(r.body), "the page shows the session id")
 	for _, action := range []string{`action="/update"`, `action="/renew"`, `action="/logout"`} {
 		assert.Contains(t, r.body, action)
 	}
@@ -767,16 +926,40 @@ func TestSignIn(t *testing.T) {
 	assert.Contains(t, r.body, "alice")
 	assertRead(t, r)
 
-	// Signing in again, as someone else: a new session (new id).
+	// Signing in again, as someone else: a new sign-in (new session id,
+	// new sign-in id), and alice's sign-in ends as with a sign-out: the
+	// response's tombstone names it.
+	aliceTok := c.token("session")
 	r = c.login("bob.smith_2-x")
 	assertWrote(t, r)
+	w = written(r)
+	require.Equal(t, []string{"session", tombstoneName}, names(w), "Set-Cookie: %v", summary(r))
+	assertSessionCookie(t, w[tombstoneName])
+	assert.Equal(t, chunkNames(4), deletions(r))
+	ts := openTombstone(t, secret1, w[tombstoneName].Value)
+	require.Len(t, ts.Out, 1, "the tombstone names the ended sign-in")
+	assert.Equal(t, first.Sin, ts.Out[0].Sin)
+	assert.Equal(t, first.Abs+8*60*60, ts.Out[0].End, "until its absolute end")
 	second := openToken(t, secret1, c.token("session"))
 	assert.Equal(t, "bob.smith_2-x", second.Data.User)
 	assert.NotEqual(t, first.Sid, second.Sid, "a new sign-in gets a new session id")
+	assert.NotEqual(t, first.Sin, second.Sin, "and a new sign-in id")
 	assert.GreaterOrEqual(t, second.Abs, first.Abs)
+	assert.Equal(t, ivOf(t, w[tombstoneName].Value), second.Tbs, "the new token records the tombstone it follows")
 	body := c.home()
 	assert.Contains(t, body, "signed in as bob.smith_2-x")
 	assert.NotContains(t, body, "alice")
+	assert.Equal(t, second.Sid, pageSID(body))
+
+	// alice's token landing late, next to that tombstone: refused as
+	// signed out, and a read deletes nothing.
+	late := newClient(t, d.base)
+	late.setCookie(tombstoneName, c.jarCookies()[tombstoneName])
+	late.setCookie("session", aliceTok)
+	r = late.get("/")
+	assert.Contains(t, r.body, "not signed in")
+	assert.Contains(t, r.body, jwesession.ErrSignedOut.Error())
+	assertRead(t, r)
 
 	long := strings.Repeat("u", 64)
 	c.login(long)
@@ -825,7 +1008,10 @@ func TestUpdateNote(t *testing.T) {
 	cl := openToken(t, secret1, w["session"].Value)
 	assert.Equal(t, demoSession{User: "alice", Note: "hello"}, cl.Data)
 	assert.Equal(t, loginTok.Sid, cl.Sid, "an update keeps the session id")
+	assert.Equal(t, loginTok.Sin, cl.Sin, "an update keeps the sign-in id")
+	assert.Equal(t, loginTok.Org, cl.Org, "an update keeps the origin key")
 	assert.Equal(t, loginTok.Abs, cl.Abs, "an update keeps the sign-in time")
+	assert.Equal(t, chunkNames(4), deletions(r), "every chunk name is deleted")
 
 	body := c.home()
 	assert.Contains(t, body, "signed in as alice")
@@ -869,7 +1055,7 @@ func TestChunkedSession(t *testing.T) {
 			assert.Len(t, w[n].Value, jwesession.ChunkSize, "%s: every chunk but the last is full", n)
 		}
 	}
-	assert.Equal(t, []string{"session"}, deletions(r), "the bare cookie is deleted")
+	assert.Equal(t, []string{"session"}, deletions(r), "the bare cookie is deleted (all four chunk names are written)")
 	assertDeletionsRaw(t, r)
 	assert.Equal(t, chunkNames(4), c.jarNames(), "no bare session cookie left")
 	assert.True(t, big == openToken(t, secret1, c.token("session")).Data.Note, "the chunks hold the note")
@@ -882,7 +1068,7 @@ func TestChunkedSession(t *testing.T) {
 	// About 5 KB: two chunks; the stale chunks 2 and 3 are deleted.
 	r = c.setNote(strings.Repeat("m", 5000))
 	assert.Equal(t, chunkNames(2), names(written(r)))
-	assert.Equal(t, []string{"session.2", "session.3"}, deletions(r))
+	assert.Equal(t, []string{"session", "session.2", "session.3"}, deletions(r), "the bare name and the unused chunk names")
 	assertDeletionsRaw(t, r)
 	assert.Equal(t, chunkNames(2), c.jarNames())
 	assert.Contains(t, c.home(), "note: 5000 bytes")
@@ -892,7 +1078,7 @@ func TestChunkedSession(t *testing.T) {
 	assertWrote(t, r)
 	assert.Equal(t, []string{"session"}, names(written(r)))
 	assertSessionCookie(t, written(r)["session"])
-	assert.Equal(t, chunkNames(2), deletions(r))
+	assert.Equal(t, chunkNames(4), deletions(r), "every chunk name, also those the request did not carry")
 	assertDeletionsRaw(t, r)
 	assert.Equal(t, []string{"session"}, c.jarNames())
 	body := c.home()
@@ -912,7 +1098,8 @@ func TestNoteTooLarge(t *testing.T) {
 		{"over the 1 MB body limit", 1<<20 + 1},
 		{"exactly 16 KB, over the cookie budget", 16 << 10},
 		{"under 16 KB, over the cookie budget", 12000},
-		{"just over the cookie budget", 11700},
+		{"over the cookie budget", 11700},
+		{"just over the cookie budget", 11500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClient(t, d.base)
@@ -931,13 +1118,14 @@ func TestNoteTooLarge(t *testing.T) {
 		})
 	}
 
-	// The largest notes that fit four chunks are accepted: 11,500 bytes
-	// need under 15.8 KB of token.
+	// The largest notes that fit four chunks are accepted: 11,480 bytes
+	// need under 15.8 KB of token (format version 2, measured with the
+	// longest key id, sign-in id and tombstone IV a rewrite may add).
 	c := newClient(t, d.base)
 	c.login("alice")
-	c.setNote(strings.Repeat("y", 11500))
+	c.setNote(strings.Repeat("y", 11480))
 	assert.Equal(t, chunkNames(4), c.jarNames())
-	assert.Contains(t, c.home(), "note: 11500 bytes")
+	assert.Contains(t, c.home(), "note: 11480 bytes")
 }
 
 func TestRenew(t *testing.T) {
@@ -957,12 +1145,15 @@ func TestRenew(t *testing.T) {
 	assert.NotEqual(t, oldTok, w["session"].Value)
 	renewed := openToken(t, secret1, w["session"].Value)
 	assert.NotEqual(t, old.Sid, renewed.Sid, "a new session id")
+	assert.Equal(t, old.Sin, renewed.Sin, "the same sign-in")
 	assert.Equal(t, old.Abs, renewed.Abs, "the same sign-in time")
 	assert.Equal(t, old.Data, renewed.Data, "the same data")
+	assert.Equal(t, chunkNames(4), deletions(r))
 
 	body := c.home()
 	assert.Contains(t, body, "signed in as alice")
 	assert.Contains(t, body, "note: 5 bytes")
+	assert.Equal(t, renewed.Sid, pageSID(body), "the page shows the new session id")
 
 	// Stateless: a copy of the old cookie stays valid until it expires.
 	copyHolder := newClient(t, d.base)
@@ -984,34 +1175,114 @@ func TestLogout(t *testing.T) {
 	d, c := signedInDemo(t)
 	c.setNote(strings.Repeat("n", 9000))
 	require.Equal(t, chunkNames(4), c.jarNames())
+	chunked := c.jarCookies()
+	alice := openToken(t, secret1, c.token("session"))
 
 	r := c.post("/logout", nil)
 	assert.Equal(t, http.StatusSeeOther, r.StatusCode)
 	assert.Equal(t, "/", r.Header.Get("Location"))
 	assertWrote(t, r)
-	assert.Empty(t, written(r), "sign-out writes no session")
-	assert.Subset(t, deletions(r), chunkNames(4), "every chunk is deleted")
+	w := written(r)
+	require.Equal(t, []string{tombstoneName}, names(w), "sign-out writes the tombstone and no session; Set-Cookie: %v", summary(r))
+	assertSessionCookie(t, w[tombstoneName])
+	ts := openTombstone(t, secret1, w[tombstoneName].Value)
+	require.Len(t, ts.Out, 1)
+	assert.Equal(t, alice.Sin, ts.Out[0].Sin, "the tombstone names the sign-in")
+	assert.Equal(t, alice.Abs+8*60*60, ts.Out[0].End)
+	assert.InDelta(t, alice.Abs+8*60*60+30-time.Now().Unix(), w[tombstoneName].MaxAge, 2, "it lasts until the sign-in's absolute end plus the leeway")
+	assert.Equal(t, everyTokenName, deletions(r), "the bare name and every chunk name up to 4 are deleted")
 	assertDeletionsRaw(t, r)
-	assert.Empty(t, c.jarNames())
-	assert.Contains(t, c.home(), "not signed in")
+	assert.Equal(t, []string{tombstoneName}, c.jarNames(), "only the tombstone is left")
+	r = c.get("/")
+	assert.Contains(t, r.body, "not signed in")
+	assert.NotContains(t, r.body, "previous cookie rejected", "a tombstone alone is no rejected cookie")
+	assertRead(t, r)
 	assert.Equal(t, http.StatusSeeOther, c.get("/admin").StatusCode)
 
-	// A single cookie.
+	// A concurrent response of that sign-in landing after the sign-out
+	// puts the chunks back: the tombstone refuses them, and the read
+	// deletes nothing.
+	for n, v := range chunked {
+		c.setCookie(n, v)
+	}
+	r = c.get("/")
+	assert.Contains(t, r.body, "not signed in")
+	assert.Contains(t, r.body, jwesession.ErrSignedOut.Error())
+	assertRead(t, r)
+	assert.Equal(t, append(chunkNames(4), tombstoneName), c.jarNames())
+	// A copy of the cookie without the tombstone (another browser) still
+	// opens: stateless sessions cannot be revoked.
+	copyHolder := newClient(t, d.base)
+	for n, v := range chunked {
+		copyHolder.setCookie(n, v)
+	}
+	assert.Contains(t, copyHolder.home(), "signed in as alice")
+
+	// Signing in after a sign-out writes no tombstone (no sign-in ends);
+	// the next sign-out keeps the carried tombstone's entries.
 	c.login("bob")
-	require.Equal(t, []string{"session"}, c.jarNames())
+	require.Equal(t, []string{"session", tombstoneName}, c.jarNames(), "the login deleted the stale chunks")
+	bob := openToken(t, secret1, c.token("session"))
+	assert.Equal(t, ivOf(t, c.jarCookies()[tombstoneName]), bob.Tbs)
+	assert.Contains(t, c.home(), "signed in as bob")
 	r = c.post("/logout", nil)
 	assert.Equal(t, http.StatusSeeOther, r.StatusCode)
-	assert.Equal(t, []string{"session"}, deletions(r))
-	assert.Empty(t, written(r))
-	assert.Empty(t, c.jarNames())
+	assert.Equal(t, everyTokenName, deletions(r))
+	assert.Equal(t, []string{tombstoneName}, names(written(r)))
+	var sins []string
+	for _, e := range openTombstone(t, secret1, written(r)[tombstoneName].Value).Out {
+		sins = append(sins, e.Sin)
+	}
+	assert.ElementsMatch(t, []string{alice.Sin, bob.Sin}, sins, "both sign-outs are remembered")
+	assert.Equal(t, []string{tombstoneName}, c.jarNames())
 	assert.Contains(t, c.home(), "not signed in")
 
-	// Not signed in: 303 and at most deletions.
+	// Not signed in: 303, every token name deleted, no tombstone.
 	anon := newClient(t, d.base)
 	r = anon.post("/logout", nil)
 	assert.Equal(t, http.StatusSeeOther, r.StatusCode)
 	assert.Empty(t, written(r))
+	assert.Equal(t, everyTokenName, deletions(r))
 	assert.Empty(t, anon.jarNames())
+}
+
+// TestLogoutSecure: under -secure every name carries the __Host- prefix
+// and Secure: the tombstone __Host-~t.session is written, and the bare
+// name and every chunk name up to 4 deleted. Go's jar sends no Secure
+// cookie over http, so the cookies are carried by hand.
+func TestLogoutSecure(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, env("JWESESSION_SECRET", secret1), "-secure")
+	c := newClient(t, d.base)
+	c.hc.Jar = nil
+	cookieHeader := func(r response) string {
+		var parts []string
+		for _, ck := range r.Cookies() {
+			if ck.MaxAge > 0 {
+				parts = append(parts, ck.Name+"="+ck.Value)
+			}
+		}
+		return strings.Join(parts, "; ")
+	}
+	r := c.login("carol")
+	require.Equal(t, []string{"__Host-session"}, names(written(r)))
+	r = c.post("/update", url.Values{"note": {strings.Repeat("n", 7000)}}, "Cookie", cookieHeader(r))
+	require.Equal(t, http.StatusSeeOther, r.StatusCode)
+	require.Equal(t, []string{"__Host-session.0", "__Host-session.1", "__Host-session.2"}, names(written(r)))
+	r = c.post("/logout", nil, "Cookie", cookieHeader(r))
+	assert.Equal(t, http.StatusSeeOther, r.StatusCode)
+	w := written(r)
+	require.Equal(t, []string{"__Host-~t.session"}, names(w), "Set-Cookie: %v", summary(r))
+	tomb := w["__Host-~t.session"]
+	assert.True(t, tomb.Secure)
+	assert.True(t, tomb.HttpOnly)
+	assert.Equal(t, "/", tomb.Path)
+	assert.Empty(t, tomb.Domain)
+	assert.Equal(t, []string{"__Host-session", "__Host-session.0", "__Host-session.1", "__Host-session.2", "__Host-session.3"}, deletions(r))
+	for _, line := range r.Header.Values("Set-Cookie") {
+		assert.Contains(t, line, "; Secure", line)
+	}
+	assertDeletionsRaw(t, r)
 }
 
 func TestRejectedCookie(t *testing.T) {
@@ -1020,28 +1291,56 @@ func TestRejectedCookie(t *testing.T) {
 	tok := alice.token("session")
 	seg := strings.Split(tok, ".")
 	require.Len(t, seg, 5)
-	ct := []byte(seg[3])
-	ct[len(ct)/2] ^= 'A' ^ 'B' // A<->B, any other letter to another letter
-	seg[3] = string(ct)
+	ct, err := base64.RawURLEncoding.DecodeString(seg[3])
+	require.NoError(t, err)
+	ct[len(ct)/2] ^= 1 // one bit of ciphertext, still canonical base64url
+	seg[3] = base64.RawURLEncoding.EncodeToString(ct)
 	tampered := strings.Join(seg, ".")
 	require.NotEqual(t, tok, tampered)
+	seg = strings.Split(tok, ".")
 
 	other := startDemo(t, env("JWESESSION_SECRET", secret2))
 	oc := newClient(t, other.base)
 	oc.login("mallory")
 	foreign := oc.token("session")
 
-	for name, value := range map[string]string{"garbage": "not-a-token", "tampered": tampered, "other secret": foreign} {
+	// Issued 100s ago with a 30 min idle timeout: expired (past the 30s
+	// leeway too).
+	cl := openToken(t, secret1, tok)
+	past := time.Now().Unix() - 31*60 - 100
+	expired := seal(t, secret1, infoToken, seg[0], fmt.Appendf(nil, `{"v":2,"sid":%q,"sin":%q,"org":%q,"iat":%d,"exp":%d,"abs":%d,"tbs":"","data":{"user":"alice"}}`,
+		cl.Sid, cl.Sin, cl.Org, past, past+30*60, past))
+	require.Equal(t, "alice", openToken(t, secret1, expired).Data.User)
+
+	for _, tc := range []struct {
+		name, value string
+		err         error
+	}{
+		{"garbage", "not-a-token", jwesession.ErrMalformed},
+		{"tampered", tampered, jwesession.ErrDecrypt},
+		{"other secret", foreign, jwesession.ErrUnknownKey},
+		{"expired", expired, jwesession.ErrExpired},
+	} {
 		c := newClient(t, d.base)
-		c.setCookie("session", value)
+		c.setCookie("session", tc.value)
 		r := c.get("/")
-		assert.Equal(t, http.StatusOK, r.StatusCode, "%s: a bad cookie is served as anonymous, not an error", name)
-		assert.Contains(t, r.body, "not signed in", name)
-		assert.NotContains(t, r.body, "mallory", name)
-		assert.Equal(t, []string{"session"}, deletions(r), "%s: the rejected cookie is deleted", name)
-		assertDeletionsRaw(t, r)
-		assert.Equal(t, []string{"no-store, private"}, r.Header.Values("Cache-Control"), name)
-		assert.Empty(t, c.jarNames(), name)
+		assert.Equal(t, http.StatusOK, r.StatusCode, "%s: a bad cookie is served as anonymous, not an error", tc.name)
+		assert.Contains(t, r.body, "not signed in", tc.name)
+		assert.Contains(t, r.body, "previous cookie rejected: "+tc.err.Error(), tc.name)
+		assert.NotContains(t, r.body, "mallory", tc.name)
+		assert.NotContains(t, r.body, "session id:", tc.name)
+		assertNoSetCookie(t, r, "%s: a read never deletes the rejected cookie (it could land after a concurrent sign-in's)", tc.name)
+		assert.Equal(t, []string{"private, no-cache"}, r.Header.Values("Cache-Control"), tc.name)
+		assert.Equal(t, map[string]string{"session": tc.value}, c.jarCookies(), tc.name)
+
+		// The next write replaces it.
+		r = c.login("bob")
+		assert.Equal(t, chunkNames(4), deletions(r), tc.name)
+		assert.Equal(t, []string{"session"}, c.jarNames(), tc.name)
+		assert.NotEqual(t, tc.value, c.token("session"), tc.name)
+		body := c.home()
+		assert.Contains(t, body, "signed in as bob", tc.name)
+		assert.NotContains(t, body, "previous cookie rejected", tc.name)
 	}
 }
 

@@ -72,50 +72,69 @@ func TestRotationOnTheRunningDemo(t *testing.T) {
 	carol.login("carol")
 	assert.Equal(t, "k1", kidOf(t, carol.token("session")), "k1 still seals")
 
-	// 2. Promote k2: a read re-keys once, keeping the session.
+	// 2. Promote k2. A read re-keys nothing (its response could undo a
+	// concurrent write); the next write seals under k2 and keeps k1 as
+	// the sign-in's origin. A new sign-in is k2's from the start.
 	promoted := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
 	writeKeys(t, path, "k2:primary:"+secret2+"\nk1:decrypt-only:"+secret1+"\npromoted: "+promoted+"\n")
 	loaded("Keyring[k2:primary k1:decrypt-only; promoted " + promoted + "]")
+	before := active.token("session")
 	r = active.get("/")
 	assert.Contains(t, r.body, "signed in as alice")
 	assert.Contains(t, r.body, "note: 5 bytes")
-	require.Contains(t, written(r), "session", "re-keyed on read")
-	assert.Equal(t, "k2", kidOf(t, active.token("session")))
-	assert.Equal(t, sid, openToken(t, secret2, active.token("session")).Sid, "the same session")
+	assertRead(t, r)
+	assert.Equal(t, before, active.token("session"), "no re-key on read")
+	active.setNote("hello again")
+	assert.Equal(t, "k2", kidOf(t, active.token("session")), "a write seals under the new primary")
+	rewritten := openToken(t, secret2, active.token("session"))
+	assert.Equal(t, sid, rewritten.Sid, "the same session")
+	assert.Equal(t, "k1", rewritten.Org, "its sign-in began under k1")
 	assertRead(t, active.get("/"))
+	dave := newClient(t, d.base)
+	dave.login("dave")
+	assert.Equal(t, "k2", openToken(t, secret2, dave.token("session")).Org)
 	// bob's session, under k1, is still good: a copy of his cookie opens.
 	copyOfBob := newClient(t, d.base)
 	copyOfBob.setCookie("session", idleTok)
 	assert.Contains(t, copyOfBob.home(), "signed in as bob")
 
 	// 3. Retire k1 (here at once; in production once the absolute lifetime
-	// has passed since the promotion). Re-keyed sessions live on; bob's
-	// cookie, never re-keyed, is rejected as retired and deleted.
+	// has passed since the last instance loaded the promotion, when every
+	// sign-in begun under k1 has reached its absolute end anyway). Every
+	// sign-in begun under k1 ends, rewritten under k2 (alice) or not
+	// (bob); dave's, begun under k2, lives on. Reads delete nothing.
 	writeKeys(t, path, "k2:primary:"+secret2+"\nk1:retired:"+secret1+"\npromoted: "+promoted+"\n")
 	loaded("Keyring[k2:primary k1:retired; promoted " + promoted + "]")
 	waitStderr(t, d, `level=WARN msg="jwesession: key retired before it was safe to retire`)
-	assertRead(t, active.get("/"))
-	assert.Contains(t, active.home(), "signed in as alice")
+	r = dave.get("/")
+	assert.Contains(t, r.body, "signed in as dave")
+	assertRead(t, r)
+	for name, c := range map[string]*client{"alice, rewritten under k2": active, "bob, never rewritten": idle} {
+		tok := c.token("session")
+		r = c.get("/")
+		assert.Contains(t, r.body, "not signed in", name)
+		assert.Contains(t, r.body, "retired key", name)
+		assertRead(t, r)
+		assert.Equal(t, tok, c.token("session"), "%s: a read deletes nothing", name)
+	}
 	require.Equal(t, idleTok, idle.token("session"), "bob's browser still holds the k1 cookie")
-	r = idle.get("/")
-	assert.Contains(t, r.body, "not signed in")
-	assert.Contains(t, r.body, "retired key")
-	assert.Equal(t, []string{"session"}, deletions(r))
 
-	// 4. Remove k1: its tokens are unknown keys now.
+	// 4. Remove k1: its tokens, and tokens whose sign-in began under it,
+	// name an unknown key now.
 	writeKeys(t, path, "k2:primary:"+secret2+"\n")
 	loaded("Keyring[k2:primary]")
-	assert.Contains(t, active.home(), "signed in as alice")
+	assert.Contains(t, dave.home(), "signed in as dave")
 	stale := newClient(t, d.base)
 	stale.setCookie("session", idleTok)
 	assert.Contains(t, stale.home(), "unknown key id")
+	assert.Contains(t, active.home(), "unknown key id", "alice's k2 token whose sign-in began under k1")
 
 	// A broken file is refused, logged, and the keys in use keep serving.
 	writeKeys(t, path, "k3:primary:"+secret1+"\nk2:primary:"+secret2+"\n")
 	out := waitStderr(t, d, "keys file refused")
 	assert.Contains(t, out, "level=ERROR")
 	assert.Contains(t, out, "line 1, line 2")
-	assert.Contains(t, active.home(), "signed in as alice")
+	assert.Contains(t, dave.home(), "signed in as dave")
 	assert.Equal(t, 4, strings.Count(d.stderr.String(), "keyring replaced"), "one line per step, none per read")
 
 	for _, s := range []string{secret1, secret2} {
