@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -33,15 +34,24 @@ var benchValue = benchData{
 
 func newBenchManager(b *testing.B, kr *Keyring) *Manager[benchData] {
 	b.Helper()
+	m, _ := newBenchManagerConfig(b, Config{}, kr)
+	return m
+}
+
+// newBenchManagerConfig is newBenchManager with a config (on a test clock,
+// quiet), and returns the clock too.
+func newBenchManagerConfig(b *testing.B, cfg Config, kr *Keyring) (*Manager[benchData], *testClock) {
+	b.Helper()
 	if kr == nil {
 		kr = mustKeyring(b, "a:primary:"+secretA)
 	}
 	clk := newTestClock()
-	m, err := New[benchData](Config{Now: clk.Now, Logger: quietLogger()}, kr)
+	cfg.Now, cfg.Logger = clk.Now, quietLogger()
+	m, err := New[benchData](cfg, kr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m
+	return m, clk
 }
 
 // benchToken signs in once and returns the cookie header.
@@ -133,21 +143,64 @@ func BenchmarkSignIn(b *testing.B) {
 	runRequests(b, h, "")
 }
 
-// BenchmarkRekey: a token under a decrypt-only key older than the primary,
-// re-sealed under the primary on read (the request keeps the old cookie,
-// so every iteration re-keys).
-func BenchmarkRekey(b *testing.B) {
+// BenchmarkReadOlderKey: a token under a decrypt-only key older than the
+// primary, read: no re-key on read, nothing written (the token is
+// rewritten under the primary only by the next real write).
+func BenchmarkReadOlderKey(b *testing.B) {
 	m := newBenchManager(b, nil)
 	cookie := benchToken(b, m)
 	if err := m.SetKeyring(mustKeyring(b, "b:primary:"+secretB, "a:decrypt-only:"+secretA)); err != nil {
 		b.Fatal(err)
 	}
-	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newAllocHandlers(b, m).read
+	if _, rec := allocServe(h, cookie); len(setCookies(rec)) != 0 {
+		b.Fatalf("a read under an older key wrote %q", setCookies(rec))
+	}
+	runRequests(b, h, cookie)
+}
+
+// BenchmarkHotPathCompanion: the hot path with a companion: the token's
+// refresh is due, so the companion is opened, and it is recent, so
+// nothing is written.
+func BenchmarkHotPathCompanion(b *testing.B) {
+	m, clk := newBenchManagerConfig(b, Config{}, nil)
+	h := newAllocHandlers(b, m)
+	_, companion, _ := hotPathCookies(b, m, clk, h)
+	runRequests(b, h.read, companion)
+}
+
+// BenchmarkHotPathTombstone: the hot path of a sign-in that followed a
+// sign-out in the same browser: the request carries that sign-out's
+// tombstone, whose IV the token records, so it is not decrypted.
+func BenchmarkHotPathTombstone(b *testing.B) {
+	m, clk := newBenchManagerConfig(b, Config{}, nil)
+	h := newAllocHandlers(b, m)
+	_, _, tombstone := hotPathCookies(b, m, clk, h)
+	runRequests(b, h.read, tombstone)
+}
+
+// BenchmarkSignOutChunks: Clear of a session of 3 chunks with MaxChunks
+// 4: the token opened, a tombstone sealed, the bare name and chunk names
+// 0 to 3 deleted.
+func BenchmarkSignOutChunks(b *testing.B) {
+	m, _ := newBenchManagerConfig(b, Config{MaxChunks: 4}, nil)
+	big := benchValue
+	big.Theme = strings.Repeat("theme-", 1200)
+	signIn := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := m.Session(r.Context())
-		if _, ok := s.Get(); !ok {
-			b.Fatal("session not read")
+		if err := s.SignIn(big); err != nil {
+			b.Fatal(err)
 		}
 	}))
+	cookie, _ := allocServe(signIn, "")
+	if !strings.Contains(cookie, m.CookieName()+".2=") || strings.Contains(cookie, m.CookieName()+".3=") {
+		b.Fatalf("want 3 chunks: %q", cookie[:min(len(cookie), 200)])
+	}
+	h := newAllocHandlers(b, m).clear
+	_, rec := allocServe(h, cookie)
+	if sc := setCookies(rec); len(sc) != 6 || !strings.HasPrefix(sc[0], m.core.names.tombstone+"=") {
+		b.Fatalf("want the tombstone and 5 deletions, got %d lines", len(sc))
+	}
 	runRequests(b, h, cookie)
 }
 
@@ -157,7 +210,7 @@ func BenchmarkGoJoseBaseline(b *testing.B) {
 	m := newBenchManager(b, nil)
 	cookie := benchToken(b, m)
 	tok := cookie[len(m.CookieName())+1:]
-	key := deriveKey([]byte(secretA), "session")
+	key := m.core.ring.Load().primary.raw // the data-purpose key: go-jose's DIRECT key
 	b.ReportAllocs()
 	for b.Loop() {
 		obj, err := jose.ParseEncryptedCompact(tok, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +37,7 @@ func fuzzTokenSeeds(t testing.TB) []string {
 	t.Helper()
 	now := newTestClock().Now()
 	keyA, keyB, keyC := jweKey(secretA), jweKey(secretB), jweKey(secretC)
+	dkA := jweRing(mustKeyring(t, "a:primary:"+secretA)).primary
 	pt := jweClaims(t, now, nil)
 	good := jweSeal(t, keyA, jweHeader("a"), pt)
 	tok := good.String()
@@ -58,10 +61,21 @@ func fuzzTokenSeeds(t testing.TB) []string {
 		tok,
 		jweSeal(t, keyB, jweHeader("b"), pt).String(),
 		jweSeal(t, keyC, jweHeader("c"), pt).String(),
-		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.V = 2 })).String(),
+		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.V = 3 })).String(),
 		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.Sid = "" })).String(),
+		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.Sin = "" })).String(),
+		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.Org = "" })).String(),
+		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.Tbs = "AAEC" })).String(),
+		jweSeal(t, keyA, jweHeader("a"), jweClaims(t, now, func(e *envelope) { e.Tbs = "AAECAwQFBgcICQoL" })).String(),
 		jweSeal(t, keyA, jweHeader("a"), []byte(`not json`)).String(),
-		jweSeal(t, keyA, jweHeader("a"), []byte(`{"v":1,"sid":"s","iat":1,"exp":2,"abs":1,"data":null,"data":{}}`)).String(),
+		// Format version 1 (no sign-in id, origin or tbs): refused.
+		jweSeal(t, keyA, jweHeader("a"), []byte(`{"v":1,"sid":"c2lkLW9mLW1hbGxvcnktMQ","iat":1795435200,"exp":1795437000,"abs":1795435200,"data":{"user":"mallory"}}`)).String(),
+		jweSeal(t, keyA, jweHeader("a"), []byte(`{"v":2,"sid":"s","sin":"t","org":"a","iat":1,"exp":2,"abs":1,"tbs":"","data":null,"data":{}}`)).String(),
+		jweSeal(t, keyA, jweHeader("a"), []byte(`{"v":2,"sid":"s","sin":"t","org":"a","abs":1,"iat":1,"exp":2,"tbs":"","data":{}}`)).String(),
+		// A companion and a tombstone under key a's keys for their
+		// purposes: they never open as a session token.
+		seal(dkA, purposeCompanion, appendCompanion(nil, "c2lkLW9mLW1hbGxvcnktMQ", now.Unix(), now.Unix()+1800)),
+		seal(dkA, purposeTombstone, []byte(`{"v":1,"out":[{"sin":"c2luLW9mLW1hbGxvcnktMQ","end":1795464000}]}`)),
 		// Forms go-jose accepts and ours refuses.
 		edit(func(p *jweParts) { p.tag = jweNonCanonical(t, p.tag) }),
 		edit(func(p *jweParts) { p.ct = jweNonCanonical(t, p.ct) }),
@@ -154,7 +168,8 @@ func FuzzOpen(f *testing.F) {
 		if got := strings.Join(re, "."); got != tok {
 			t.Fatalf("accepted a non-canonical spelling:\n got %q\nwant %q", tok, got)
 		}
-		if env.V != formatVersion || env.Sid == "" || env.Iat <= 0 || env.Exp <= 0 || env.Abs <= 0 || !json.Valid(env.Data) {
+		if env.V != formatVersion || env.Sid == "" || env.Sin == "" || !validKeyID(env.Org) || (env.Tbs != "" && len(env.Tbs) != ivSegLen) ||
+			env.Iat <= 0 || env.Exp <= 0 || env.Abs <= 0 || !json.Valid(env.Data) {
 			t.Fatalf("accepted incomplete claims %+v", env)
 		}
 	})
@@ -206,9 +221,10 @@ func fuzzExtraRejection(r *ring, tok string, jpt []byte) string {
 		return "header not byte-identical to a configured key's (kid, order, spacing, escapes)"
 	}
 	var env envelope
-	if err := json.Unmarshal(jpt, &env); err != nil || env.V != formatVersion || env.Sid == "" ||
-		env.Iat <= 0 || env.Exp <= 0 || env.Abs <= 0 || len(env.Data) == 0 {
-		return "claims that are not a complete v1 envelope"
+	if err := json.Unmarshal(jpt, &env); err != nil || env.V != formatVersion || !fuzzID(env.Sid, 1, maxIDLen) ||
+		!fuzzID(env.Sin, 1, maxIDLen) || !validKeyID(env.Org) || !fuzzID(env.Tbs, 0, ivSegLen) || (env.Tbs != "" && len(env.Tbs) != ivSegLen) ||
+		!fuzzTime(env.Iat) || !fuzzTime(env.Exp) || !fuzzTime(env.Abs) || len(env.Data) == 0 {
+		return "claims that are not a complete v2 envelope"
 	}
 	if canon, err := json.Marshal(env); err != nil || !bytes.Equal(canon, jpt) {
 		return "claims not in the library's one form (field order, duplicates, spacing)"
@@ -216,13 +232,25 @@ func fuzzExtraRejection(r *ring, tok string, jpt []byte) string {
 	return ""
 }
 
+// fuzzID reports whether s is a base64url id of minLen to maxLen
+// characters, as the envelope's ids must be.
+func fuzzID(s string, minLen, maxLen int) bool {
+	return len(s) >= minLen && len(s) <= maxLen && isB64URL(s)
+}
+
+// fuzzTime reports whether n is a time the envelope can hold: positive,
+// at most 15 digits.
+func fuzzTime(n int64) bool { return n > 0 && n < 1e15 }
+
 // FuzzDifferential: our open next to go-jose (ParseEncryptedCompact with
 // dir and A256GCM only, then Decrypt with the same key). When ours accepts,
 // go-jose accepts with the same plaintext; when go-jose rejects, ours
 // rejects; when only ours rejects, the token falls in a named class.
 func FuzzDifferential(f *testing.F) {
 	r := jweRing(mustKeyring(f, "a:primary:"+secretA))
-	key := jweKey(secretA)
+	// go-jose's DIRECT key is the data-purpose key: the session token's.
+	key := r.primary.raw
+	require.Equal(f, jweKey(secretA), key)
 	for _, s := range fuzzTokenSeeds(f) {
 		f.Add(s)
 	}
@@ -247,7 +275,11 @@ func FuzzDifferential(f *testing.F) {
 			if err := json.Unmarshal(jpt, &jenv); err != nil {
 				t.Fatalf("ours accepted claims go-jose's plaintext does not decode to: %v", err)
 			}
-			require.Equal(t, jenv, *env)
+			// encoding/json trims the space around a raw value; ours keeps
+			// the data's bytes as sealed.
+			ours := *env
+			ours.Data = bytes.TrimSpace(ours.Data)
+			require.Equal(t, jenv, ours)
 		case jerr != nil:
 			// Both reject.
 		default:
@@ -258,25 +290,85 @@ func FuzzDifferential(f *testing.F) {
 	})
 }
 
-// FuzzCookieHeader: any Cookie header through the middleware, to a handler
-// that reads the session. No panic, status 200 (never a 500); a rejection is
-// typed, leaves no session and deletes the cookie; the response is private.
-func FuzzCookieHeader(f *testing.F) {
-	m, _ := newTestManager(f, Config{MaxChunks: 3}, nil)
-	valid := signIn(f, m, "alice")
-	rec := serve(f, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-		require.NoError(f, s.SignIn(testData{User: "bob", Note: strings.Repeat("chunked ", 600)}))
+// fuzzCookieLine is the Cookie header FuzzCookieHeader sends: the
+// companion and tombstone values (when not empty) in front of header, so
+// that they win over any the header itself carries.
+func fuzzCookieLine(header, companion, tombstone string) string {
+	if tombstone != "" {
+		header = "__Host-~t.session=" + tombstone + "; " + header
+	}
+	if companion != "" {
+		header = "__Host-~r.session=" + companion + "; " + header
+	}
+	return header
+}
+
+// fuzzSetCookie returns the value of the cookie name that rec sets, or "".
+func fuzzSetCookie(rec *httptest.ResponseRecorder, name string) string {
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name && c.MaxAge > 0 {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// fuzzCookieManager returns FuzzCookieHeader's manager (MaxChunks 3, its
+// clock at the test clock's start) and real cookies of it, made at that
+// time: a session token whose refresh is due (issued 6 minutes before), the
+// companion a read of it writes, a 3-chunk session, the tombstone of
+// signing the first out, and the sign-in that followed that sign-out in
+// the same browser (its token records the tombstone's IV).
+func fuzzCookieManager(t testing.TB) (m *Manager[testData], old, companion, chunked, tomb, after string) {
+	t.Helper()
+	m, clk := newTestManager(t, Config{MaxChunks: 3}, nil)
+	clk.Advance(-6 * time.Minute)
+	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "alice"}))
 	})
-	chunked := cookieHeader("", rec)
-	require.Contains(f, chunked, "__Host-session.1=")
-	tok := strings.TrimPrefix(valid, "__Host-session=")
+	old = "__Host-session=" + fuzzSetCookie(rec, "__Host-session")
+	clk.Advance(6 * time.Minute)
+
+	rec = serve(t, m, old, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { s.Get() })
+	companion = fuzzSetCookie(rec, "__Host-~r.session")
+	require.NotEmpty(t, companion, "a read whose refresh is due writes a companion")
+
+	rec = serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "bob", Note: strings.Repeat("chunked ", 1000)}))
+	})
+	chunked = cookieHeader("", rec)
+	require.Contains(t, chunked, "__Host-session.2=")
+
+	rec = serve(t, m, old, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { require.NoError(t, s.Clear()) })
+	tomb = fuzzSetCookie(rec, "__Host-~t.session")
+	require.NotEmpty(t, tomb, "a sign-out writes a tombstone")
+	rec = serve(t, m, cookieHeader(old, rec), func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "carol"}))
+	})
+	after = "__Host-session=" + fuzzSetCookie(rec, "__Host-session")
+	return m, old, companion, chunked, tomb, after
+}
+
+// FuzzCookieHeader: any Cookie header through the middleware, to a handler
+// that reads the session, with any companion (__Host-~r.session) and
+// tombstone (__Host-~t.session) values in front of it. No panic, status
+// 200 (never a 5xx); a rejection is typed and leaves no session; a read
+// never writes the session token nor deletes anything: the one cookie it
+// may set is a companion, for the session it read, issued now; the
+// response is private (no-store when it sets a cookie).
+func FuzzCookieHeader(f *testing.F) {
+	m, old, companion, chunked, tomb, after := fuzzCookieManager(f)
+	tok := strings.TrimPrefix(old, "__Host-session=")
+	afterTok := strings.TrimPrefix(after, "__Host-session=")
+	now := m.core.cfg.Now().Unix()
 
 	for _, s := range []string{
 		"",
-		valid,
+		old,
 		chunked,
-		"theme=dark; " + valid + "; lang=en",
-		valid + "; " + valid,
+		after,
+		"theme=dark; " + old + "; lang=en",
+		old + "; " + old,
 		"__Host-session=" + tok + "x",
 		"__Host-session=%E0%A4%A",
 		`__Host-session="` + tok + `"`,
@@ -293,42 +385,90 @@ func FuzzCookieHeader(f *testing.F) {
 		"__Host-session=\x00\xff\r\n",
 		"session=" + tok,
 		"__Host-sessionX=" + tok,
+		// Companion and tombstone inside the header, under their own and
+		// under each other's names.
+		old + "; __Host-~r.session=" + companion,
+		"__Host-~r.session=" + companion + "; " + old,
+		old + "; __Host-~t.session=" + tomb,
+		after + "; __Host-~t.session=" + tomb,
+		"__Host-session=" + companion,
+		"__Host-session=" + tomb,
+		old + "; __Host-~r.session=" + tomb + "; __Host-~t.session=" + companion,
+		old + "; ~r.session=" + companion + "; __Host-~r.sessionX=" + companion,
+		"__Host-~r.session=" + companion,
+		"__Host-~t.session=" + tomb,
+		"__Host-~r.session.0=" + companion + "; __Host-~t.session.1=x",
 	} {
-		f.Add(s)
+		f.Add(s, "", "")
 	}
-	f.Fuzz(func(t *testing.T, header string) {
+	for _, c := range [][3]string{
+		{old, companion, ""},
+		{old, "", tomb},
+		{after, "", tomb},
+		{after, companion, tomb},
+		{chunked, companion, tomb},
+		{old, tok, tok},
+		{after, afterTok, afterTok},
+		{old, tomb, companion},
+		{old, companion + "x", tomb[:len(tomb)-1]},
+		{old, "%%%", strings.Repeat(".", 2000)},
+		{old, "\x00\xff", strings.Repeat("A", maxTombstoneLen+1)},
+		{"", companion, tomb},
+	} {
+		f.Add(c[0], c[1], c[2])
+	}
+	f.Fuzz(func(t *testing.T, header, companion, tombstone string) {
 		var (
-			d   testData
-			ok  bool
-			err error
+			d        testData
+			ok       bool
+			err      error
+			sid      string
+			exp, abs time.Time
 		)
-		rec := serve(t, m, header, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		rec := serve(t, m, fuzzCookieLine(header, companion, tombstone), func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 			d, ok = s.Get()
 			err = s.Err()
+			sid, exp, abs = s.ID(), s.ExpiresAt(), s.SignedInAt()
 		})
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d", rec.Code)
 		}
-		if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "private") {
-			t.Fatalf("Cache-Control %q", cc)
+		sc := setCookies(rec)
+		for _, line := range sc {
+			if !strings.HasPrefix(line, "__Host-~r.session=") || strings.Contains(line, "Max-Age=0") {
+				t.Fatalf("a read wrote %q", line)
+			}
+		}
+		cc := rec.Header().Get("Cache-Control")
+		switch {
+		case len(sc) > 1:
+			t.Fatalf("a read wrote %d cookies: %q", len(sc), sc)
+		case len(sc) == 1:
+			if cc != "no-store, private" {
+				t.Fatalf("Cache-Control %q with a Set-Cookie", cc)
+			}
+			if err != nil || !ok {
+				t.Fatalf("a companion written for no session (%v)", err)
+			}
+			v := fuzzSetCookie(rec, "__Host-~r.session")
+			iat, cexp, cok := m.core.openCompanion(m.core.ring.Load(), v, sid, now)
+			if want := m.core.cfg.expiry(now, abs.Unix()); !cok || iat != now || cexp != want || cexp < exp.Unix() {
+				t.Fatalf("the companion written (ok %v, iat %d, exp %d) is not for session %q at %d, expiry %d (was %v)", cok, iat, cexp, sid, now, want, exp)
+			}
+		case cc != "private, no-cache":
+			t.Fatalf("Cache-Control %q without a Set-Cookie", cc)
 		}
 		if err == nil {
+			if ok && (sid == "" || exp.Unix() < now-m.core.cfg.leeway()) {
+				t.Fatalf("a session (id %q) expired at %v", sid, exp)
+			}
 			return
 		}
-		if ok || d != (testData{}) {
+		if ok || d != (testData{}) || sid != "" {
 			t.Fatalf("a session (%+v) with error %v", d, err)
 		}
 		if !fuzzIsSentinel(err) {
 			t.Fatalf("untyped rejection: %v", err)
-		}
-		deleted := false
-		for _, line := range setCookies(rec) {
-			if strings.HasPrefix(line, "__Host-session=;") && strings.Contains(line, "Max-Age=0") {
-				deleted = true
-			}
-		}
-		if !deleted {
-			t.Fatalf("rejected cookie (%v) not deleted: %q", err, setCookies(rec))
 		}
 	})
 }
@@ -362,42 +502,80 @@ func TestDifferentialClasses(t *testing.T) {
 		"a zip header (go-jose inflates)",
 		"header fields beyond alg, enc and kid",
 		"header not byte-identical to a configured key's (kid, order, spacing, escapes)",
-		"claims that are not a complete v1 envelope",
+		"claims that are not a complete v2 envelope",
 		"claims not in the library's one form (field order, duplicates, spacing)",
 	} {
 		require.Contains(t, seen, class)
 	}
 }
 
-// fuzzCorpusString reads a committed one-string corpus file.
-func fuzzCorpusString(t *testing.T, path string) string {
+// fuzzCorpusStrings reads a committed corpus file of string values.
+func fuzzCorpusStrings(t *testing.T, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	head, lit, ok := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	require.True(t, ok)
-	require.Equal(t, "go test fuzz v1", head)
-	lit, ok = strings.CutPrefix(lit, "string(")
-	require.True(t, ok)
-	s, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
-	require.NoError(t, err)
-	return s
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Equal(t, "go test fuzz v1", lines[0])
+	var out []string
+	for _, lit := range lines[1:] {
+		lit, ok := strings.CutPrefix(lit, "string(")
+		require.True(t, ok)
+		s, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
+		require.NoError(t, err)
+		out = append(out, s)
+	}
+	return out
 }
 
-// TestFuzzSeedsAreLive: the committed valid seeds (made by Node's crypto
-// under the test secrets) are still accepted, so the fuzzers start from real
-// tokens and not from something rejected at the first check.
+// fuzzCorpusString reads a committed one-string corpus file.
+func fuzzCorpusString(t *testing.T, path string) string {
+	t.Helper()
+	v := fuzzCorpusStrings(t, path)
+	require.Len(t, v, 1, path)
+	return v[0]
+}
+
+// TestFuzzSeedsAreLive: the committed seeds made by Node's crypto under the
+// test secrets (testdata/gen_vectors.mjs) are what they claim, so the
+// fuzzers start from real tokens and not from something rejected at the
+// first check: the valid tokens open, the companion extends the idle
+// expiry, the tombstone signs its sign-in out and not the one after it.
 func TestFuzzSeedsAreLive(t *testing.T) {
 	r := jweRing(mustKeyring(t, "a:primary:"+secretA, "b:decrypt-only:"+secretB))
 	for _, p := range []string{"testdata/fuzz/FuzzOpen/valid_b_node", "testdata/fuzz/FuzzDifferential/valid_a_node"} {
 		_, _, err := r.open(fuzzCorpusString(t, p), fuzzMaxLen)
 		assert.NoError(t, err, p)
 	}
-	m, _ := newTestManager(t, Config{MaxChunks: 3}, nil)
-	for _, p := range []string{"testdata/fuzz/FuzzCookieHeader/valid_node", "testdata/fuzz/FuzzCookieHeader/chunks_out_of_order"} {
-		res := read(t, m, fuzzCorpusString(t, p))
+	m, _, _, _, _, _ := fuzzCookieManager(t)
+	t0 := m.core.cfg.Now()
+	for _, tc := range []struct {
+		file    string
+		want    error
+		expires time.Time
+	}{
+		{"valid_node", nil, t0.Add(30 * time.Minute)},
+		{"chunks_out_of_order", nil, t0.Add(30 * time.Minute)},
+		{"companion_node", nil, t0.Add(-time.Minute + 30*time.Minute)},
+		{"tombstone_node", ErrSignedOut, time.Time{}},
+		{"tombstone_earlier_node", nil, t0.Add(30 * time.Minute)},
+	} {
+		p := "testdata/fuzz/FuzzCookieHeader/" + tc.file
+		v := fuzzCorpusStrings(t, p)
+		require.Len(t, v, 3, p)
+		var exp time.Time
+		res := readResult{}
+		res.Rec = serve(t, m, fuzzCookieLine(v[0], v[1], v[2]), func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+			res.D, res.OK = s.Get()
+			res.Err, exp = s.Err(), s.ExpiresAt()
+		})
+		assert.Empty(t, setCookies(res.Rec), p)
+		if tc.want != nil {
+			assert.ErrorIs(t, res.Err, tc.want, p)
+			continue
+		}
 		assert.NoError(t, res.Err, p)
 		assert.True(t, res.OK, p)
 		assert.Equal(t, "node", res.D.User, p)
+		assert.Equal(t, tc.expires.Unix(), exp.Unix(), p)
 	}
 }

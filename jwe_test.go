@@ -80,16 +80,19 @@ func jweSeal(t testing.TB, key []byte, headerJSON string, pt []byte) jweParts {
 	return jweSealSeg(t, key, jweB64([]byte(headerJSON)), jweIV, pt)
 }
 
-// jweKey is the AES key of secret for the default cookie name.
-func jweKey(secret string) []byte { return deriveKey([]byte(secret), "session") }
+// jweKey is the session-token (data-purpose) AES key of secret for the
+// default cookie name: the HKDF info spelled out as the format fixes it,
+// not taken from the library's purpose.info.
+func jweKey(secret string) []byte { return deriveKey([]byte(secret), "A256GCM session") }
 
-// jweClaims returns the plaintext of a session for "mallory" that is valid
-// at now, changed by mod. Its length is never a multiple of 3, so the
-// ciphertext segment has unused trailing bits (for the non-canonical cases).
+// jweClaims returns the plaintext (format version 2) of a session for
+// "mallory" under key "a" that is valid at now, changed by mod. Its length
+// is never a multiple of 3, so the ciphertext segment has unused trailing
+// bits (for the non-canonical cases).
 func jweClaims(t testing.TB, now time.Time, mod func(*envelope)) []byte {
 	t.Helper()
 	n := now.Unix()
-	env := envelope{V: 1, Sid: "c2lkLW9mLW1hbGxvcnktMQ", Iat: n, Exp: n + 1800, Abs: n, Data: json.RawMessage(`{"user":"mallory"}`)}
+	env := envelope{V: 2, Sid: "c2lkLW9mLW1hbGxvcnktMQ", Sin: "c2luLW9mLW1hbGxvcnktMQ", Org: "a", Iat: n, Exp: n + 1800, Abs: n, Tbs: "", Data: json.RawMessage(`{"user":"mallory"}`)}
 	if mod != nil {
 		mod(&env)
 	}
@@ -225,19 +228,8 @@ func jweAllocBytes(runs int, f func()) uint64 {
 	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
 }
 
-// jweCookieNames returns the names of the cookies in a Cookie header.
-func jweCookieNames(cookie string) []string {
-	var names []string
-	for _, p := range strings.Split(cookie, ";") {
-		if k, _, ok := strings.Cut(strings.TrimSpace(p), "="); ok {
-			names = append(names, k)
-		}
-	}
-	return names
-}
-
 // jweSentinels are the errors a rejected cookie may match.
-var jweSentinels = []error{ErrMalformed, ErrUnsupported, ErrUnknownKey, ErrRetiredKey, ErrDecrypt, ErrExpired, ErrNotYetValid, ErrTooLarge}
+var jweSentinels = []error{ErrMalformed, ErrUnsupported, ErrUnknownKey, ErrRetiredKey, ErrDecrypt, ErrExpired, ErrNotYetValid, ErrTooLarge, ErrSignedOut}
 
 // ---- the control: crafted tokens are right when nothing is wrong ----
 
@@ -430,8 +422,27 @@ func TestBadTokens(t *testing.T) {
 		{name: "sign-in in the future", want: ErrNotYetValid, setup: claims(func(now int64, e *envelope) {
 			e.Abs = now + 3600
 		})},
-		{name: "claims of another format version", want: ErrMalformed, setup: claims(func(now int64, e *envelope) {
-			e.V = 2
+		{name: "claims of another format version (3)", want: ErrMalformed, setup: claims(func(now int64, e *envelope) {
+			e.V = 3
+		})},
+		{name: "claims of format version 1 (no sign-in id, no origin)", want: ErrMalformed, setup: func(t *testing.T) (*Manager[testData], string) {
+			m, clk := std(t)
+			n, exp := strconv.FormatInt(clk.Now().Unix(), 10), strconv.FormatInt(clk.Now().Unix()+1800, 10)
+			pt := `{"v":1,"sid":"c2lkLW9mLW1hbGxvcnktMQ","iat":` + n + `,"exp":` + exp + `,"abs":` + n + `,"data":{"user":"mallory"}}`
+			return m, "__Host-session=" + jweSeal(t, keyA, jweHeader("a"), []byte(pt)).String()
+		}},
+		{name: "version 2 claims spelled with version 1", want: ErrMalformed, setup: claims(func(now int64, e *envelope) {
+			e.V = 1
+		})},
+
+		// Origin: the key the sign-in was first sealed under decides.
+		{name: "origin key retired (sign-in rewritten under the primary since)", want: ErrRetiredKey, setup: func(t *testing.T) (*Manager[testData], string) {
+			m, clk := newTestManager(t, Config{}, mustKeyring(t, "a:primary:"+secretA, "b:retired:"+secretB))
+			pt := jweClaims(t, clk.Now(), func(e *envelope) { e.Org = "b" })
+			return m, "__Host-session=" + jweSeal(t, keyA, jweHeader("a"), pt).String()
+		}},
+		{name: "origin key not in the keyring", want: ErrUnknownKey, setup: claims(func(now int64, e *envelope) {
+			e.Org = "zz"
 		})},
 
 		// Sizes and chunks.
@@ -628,19 +639,11 @@ func TestBadTokens(t *testing.T) {
 				assert.NotContains(t, msg, s)
 			}
 
-			// The rejected cookie is deleted: the bare name always, and
-			// every carried chunk.
-			sc := setCookies(res.Rec)
-			for _, name := range jweCookieNames(cookie) {
-				found := false
-				for _, line := range sc {
-					if strings.HasPrefix(line, name+"=;") && strings.Contains(line, "Max-Age=0") {
-						found = true
-					}
-				}
-				assert.True(t, found, "no deletion of %s in %q", name, sc)
-			}
-			assert.Equal(t, "no-store, private", res.Rec.Header().Get("Cache-Control"))
+			// A read never writes: the rejected cookie is not deleted (that
+			// deletion could land after a concurrent sign-in's cookie and
+			// sign the user out again); the next write replaces it.
+			assert.Empty(t, setCookies(res.Rec), "a rejected cookie is not deleted on a read")
+			assert.Equal(t, "private, no-cache", res.Rec.Header().Get("Cache-Control"))
 
 			if tc.joseAccepts {
 				tok := strings.TrimPrefix(cookie, "__Host-session=")
@@ -652,36 +655,42 @@ func TestBadTokens(t *testing.T) {
 	}
 }
 
-// TestHighChunkIsDeleted: a stray chunk past MaxChunksLimit (name.10, …)
-// makes the cookie fail with ErrTooLarge, and, like every rejected cookie,
-// it must be deleted. Otherwise the browser sends it forever: every request
-// that reads the session fails and re-sends the same deletions, and every
-// chunked session that browser gets is thrown away on its next request.
-// A chunk number past MaxChunksLimit is no cookie of ours: it is ignored,
-// so a stray one can never make every request fail. The rejected chunks
-// that are ours are deleted, and the next request is clean.
-func TestHighChunkIsDeleted(t *testing.T) {
+// TestHighChunkIgnored: a chunk number past MaxChunksLimit (name.10, …)
+// is no cookie of ours: it is ignored, so a stray one can never make every
+// request fail, and no write touches it. A rejected cookie is not deleted
+// by a read (no Set-Cookie at all); the next write (here a sign-in)
+// replaces it and deletes every chunk name the session could use, and the
+// request after it is clean.
+func TestHighChunkIgnored(t *testing.T) {
 	m, _ := newTestManager(t, Config{MaxChunks: 2}, nil)
 	cookie := "__Host-session.0=" + strings.Repeat("A", ChunkSize) + "; __Host-session.1=AAAA; __Host-session.10=AAAA"
 	res := read(t, m, cookie)
 	require.ErrorIs(t, res.Err, ErrMalformed)
-	sc := setCookies(res.Rec)
-	assert.NotContains(t, strings.Join(sc, "\n"), "__Host-session.10=", "not ours: not touched")
-	for _, name := range []string{"__Host-session", "__Host-session.0", "__Host-session.1"} {
-		found := false
-		for _, line := range sc {
-			if strings.HasPrefix(line, name+"=;") && strings.Contains(line, "Max-Age=0") {
-				found = true
-			}
-		}
-		assert.True(t, found, "no deletion of %s in %q", name, sc)
-	}
+	assert.Empty(t, setCookies(res.Rec), "a read writes nothing, not even the deletion of a rejected cookie")
+	assert.Equal(t, "private, no-cache", res.Rec.Header().Get("Cache-Control"))
 
-	// The browser applies the response's deletions; the next request must
-	// be clean.
-	next := cookieHeader(cookie, res.Rec)
+	// With only the stray high chunk, there is no session cookie at all.
+	res = read(t, m, "__Host-session.10=AAAA")
+	require.NoError(t, res.Err)
+	assert.False(t, res.OK)
+
+	rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "alice"}))
+	})
+	sc := setCookies(rec)
+	assert.NotContains(t, strings.Join(sc, "\n"), "__Host-session.10=", "not ours: not touched")
+	require.True(t, strings.HasPrefix(sc[0], "__Host-session=ey"), "the bare cookie first: %q", sc)
+	for _, name := range []string{"__Host-session.0", "__Host-session.1"} {
+		assert.Contains(t, sc, name+"=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+	}
+	assert.Len(t, sc, 3, "the token and the deletion of the two chunk names: %q", sc)
+	assert.Equal(t, "no-store, private", rec.Header().Get("Cache-Control"))
+
+	next := cookieHeader(cookie, rec)
 	res = read(t, m, next)
-	assert.NoError(t, res.Err, "the rejected cookie is still there after its deletion (Cookie: %q)", next)
+	require.NoError(t, res.Err, "the rejected cookie is still there after the write (Cookie: %q)", next)
+	assert.True(t, res.OK)
+	assert.Equal(t, "alice", res.D.User)
 }
 
 // TestEveryOneCharTamperIsRejected changes each character of each segment
@@ -813,7 +822,8 @@ func TestSealedTokenOpensWithGoJose(t *testing.T) {
 
 			obj, err := jose.ParseEncryptedCompact(tok, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
 			require.NoError(t, err)
-			pt, err := obj.Decrypt(deriveKey([]byte(secretA), "session"))
+			require.Equal(t, jweKey(secretA), m.core.ring.Load().primary.raw, "the data-purpose key is go-jose's DIRECT key")
+			pt, err := obj.Decrypt(jweKey(secretA))
 			require.NoError(t, err)
 			assert.Equal(t, tc.kid, obj.Header.KeyID)
 			assert.Equal(t, "dir", obj.Header.Algorithm)
@@ -824,8 +834,13 @@ func TestSealedTokenOpensWithGoJose(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, *env, viaJose)
 			n := clk.Now().Unix()
-			assert.Equal(t, 1, env.V)
-			assert.NotEmpty(t, env.Sid)
+			assert.Equal(t, 2, env.V)
+			assert.Len(t, env.Sid, 22)
+			assert.Len(t, env.Sin, 22)
+			assert.NotEqual(t, env.Sid, env.Sin)
+			assert.Equal(t, tc.kid, env.Org, "a new sign-in's origin is the key it was sealed under")
+			assert.Empty(t, env.Tbs, "no tombstone was carried")
+			assert.Equal(t, appendEnvelope(nil, env), pt, "the plaintext is the envelope's one form")
 			assert.Equal(t, [3]int64{n, n + 1800, n}, [3]int64{env.Iat, env.Exp, env.Abs})
 			var d testData
 			require.NoError(t, json.Unmarshal(env.Data, &d))
@@ -849,16 +864,33 @@ func TestSealedTokenOpensWithGoJose(t *testing.T) {
 
 // ---- 3. known-answer vectors ----
 
+// jweVector is one known-answer vector: a cookie of one purpose (the
+// session token "data", the "companion" or the "tombstone"), its key and
+// its token.
 type jweVector struct {
 	Name           string `json:"name"`
+	Purpose        string `json:"purpose"`
 	Secret         string `json:"secret"`
 	CookieBaseName string `json:"cookie_base_name"`
 	Kid            string `json:"kid"`
 	KidDerived     bool   `json:"kid_derived"`
+	HKDFInfo       string `json:"hkdf_info"`
 	KeyHex         string `json:"key_hex"`
 	IVHex          string `json:"iv_hex"`
 	Plaintext      string `json:"plaintext"`
 	Token          string `json:"token"`
+}
+
+// jweVectorPurposes maps a vector's purpose to the library's, and gives
+// the HKDF info the format fixes for it (spelled out, not taken from
+// purpose.info).
+var jweVectorPurposes = map[string]struct {
+	p    purpose
+	info string
+}{
+	"data":      {purposeData, "A256GCM "},
+	"companion": {purposeCompanion, "A256GCM companion "},
+	"tombstone": {purposeTombstone, "A256GCM tombstone "},
 }
 
 func jweVectors(t testing.TB) []jweVector {
@@ -872,79 +904,304 @@ func jweVectors(t testing.TB) []jweVector {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&file))
-	require.GreaterOrEqual(t, len(file.Vectors), 4)
+	count := map[string]int{}
+	for _, v := range file.Vectors {
+		count[v.Purpose]++
+	}
+	require.GreaterOrEqual(t, count["data"], 4)
+	require.GreaterOrEqual(t, count["companion"], 1)
+	require.GreaterOrEqual(t, count["tombstone"], 1)
+	require.Len(t, count, 3, "purposes: %v", count)
 	return file.Vectors
 }
 
 // jweVectorRing returns the keyring and ring of a vector: its one key with
-// the explicit id, or none so that NewKeyring derives it.
-func jweVectorRing(t testing.TB, v jweVector) (*Keyring, *ring) {
+// the explicit id, or none so that NewKeyring derives it; extra keys
+// (decrypt-only, after it) may follow.
+func jweVectorRing(t testing.TB, v jweVector, extra ...Key) (*Keyring, *ring) {
 	t.Helper()
 	id := v.Kid
 	if v.KidDerived {
 		id = ""
 	}
-	kr, err := NewKeyring(Key{ID: id, State: Primary, Secret: mustSecret(t, v.Secret)})
+	kr, err := NewKeyring(append([]Key{{ID: id, State: Primary, Secret: mustSecret(t, v.Secret)}}, extra...)...)
 	require.NoError(t, err)
 	return kr, deriveRing(kr, v.CookieBaseName, nil)
 }
 
+// jweVectorManager returns a manager for the vector's cookie name whose
+// clock reads at, with the key the session token claims as its origin
+// added (decrypt-only, any secret) when it is not the vector's own.
+func jweVectorManager(t testing.TB, v jweVector, org string, at int64) *Manager[testData] {
+	t.Helper()
+	var extra []Key
+	if org != "" && org != v.Kid {
+		extra = append(extra, Key{ID: org, State: DecryptOnly, Secret: mustSecret(t, secretB)})
+	}
+	kr, _ := jweVectorRing(t, v, extra...)
+	m, err := New[testData](Config{
+		CookieName: v.CookieBaseName,
+		MaxChunks:  MaxChunksLimit,
+		Now:        func() time.Time { return time.Unix(at, 0) },
+		Logger:     quietLogger(),
+	}, kr)
+	require.NoError(t, err)
+	return m
+}
+
+// jweVectorCookie is the Cookie header carrying a session token vector
+// (chunked when it needs to be).
+func jweVectorCookie(m *Manager[testData], v jweVector) string {
+	if len(v.Token) > ChunkSize {
+		return jweChunks(m.CookieName(), v.Token)
+	}
+	return m.CookieName() + "=" + v.Token
+}
+
+// TestVectors checks every vector against the library: the key is the
+// library's derivation for the vector's purpose, the library opens the
+// token to exactly its plaintext, sealing that plaintext with the
+// vector's IV gives the token, and the token does not open for another
+// purpose or another cookie name.
 func TestVectors(t *testing.T) {
 	for _, v := range jweVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {
+			vp, ok := jweVectorPurposes[v.Purpose]
+			require.True(t, ok, "purpose %q", v.Purpose)
 			sec := mustSecret(t, v.Secret)
-			assert.Equal(t, v.KeyHex, hex.EncodeToString(deriveKey([]byte(v.Secret), v.CookieBaseName)), "deriveKey")
+			assert.Equal(t, vp.info+v.CookieBaseName, v.HKDFInfo)
+			assert.Equal(t, v.HKDFInfo, vp.p.info(v.CookieBaseName), "purpose.info")
+			key := deriveKey([]byte(v.Secret), v.HKDFInfo)
+			assert.Equal(t, v.KeyHex, hex.EncodeToString(key), "deriveKey")
 			if v.KidDerived {
 				assert.Equal(t, v.Kid, DefaultKeyID(sec), "DefaultKeyID")
 			}
 			kr, r := jweVectorRing(t, v)
-			assert.Equal(t, v.Kid, r.primary.id)
-			assert.Equal(t, v.KeyHex, hex.EncodeToString(r.primary.raw))
+			dk := r.primary
+			assert.Equal(t, v.Kid, dk.id)
+			if vp.p == purposeData {
+				assert.Equal(t, v.KeyHex, hex.EncodeToString(dk.raw), "the ring's data key")
+			}
 
 			p := jweSplit(t, v.Token)
-			assert.Equal(t, r.primary.header, p.h, "headerSegment")
-			assert.Equal(t, jweB64(mustHex(t, v.IVHex)), p.iv)
-
-			var want envelope
-			require.NoError(t, json.Unmarshal([]byte(v.Plaintext), &want))
-			dk, env, err := r.open(v.Token, MaxChunksLimit*ChunkSize)
-			require.NoError(t, err)
-			assert.Same(t, r.primary, dk)
-			assert.Equal(t, want, *env)
-			// Go's encoding of the envelope is the vector's plaintext, byte
-			// for byte: the field order and spelling are pinned.
-			enc, err := json.Marshal(env)
-			require.NoError(t, err)
-			assert.Equal(t, v.Plaintext, string(enc))
+			assert.Equal(t, dk.header, p.h, "headerSegment")
+			assert.Equal(t, headerSegment(v.Kid), p.h)
+			assert.Empty(t, p.ek)
+			iv := mustHex(t, v.IVHex)
+			assert.Equal(t, jweB64(iv), p.iv)
 			assert.Equal(t, tokenLen(len(p.h), len(v.Plaintext)), len(v.Token))
 
-			// A manager with the secret reads the session from the cookie,
-			// on a clock inside the vector's validity.
-			maxChunks := (len(v.Token) + ChunkSize - 1) / ChunkSize
-			m, err := New[testData](Config{
-				CookieName: v.CookieBaseName,
-				MaxChunks:  maxChunks,
-				Now:        func() time.Time { return time.Unix(want.Iat+60, 0) },
-				Logger:     quietLogger(),
-			}, kr)
-			require.NoError(t, err)
-			cookie := m.CookieName() + "=" + v.Token
-			if len(v.Token) > ChunkSize {
-				cookie = jweChunks(m.CookieName(), v.Token)
-			}
-			res := read(t, m, cookie)
-			require.NoError(t, res.Err)
-			require.True(t, res.OK)
-			var wantData testData
-			require.NoError(t, json.Unmarshal(want.Data, &wantData))
-			assert.Equal(t, wantData, res.D)
-			assert.Empty(t, setCookies(res.Rec), "a plain read within RefreshAfter writes nothing")
+			// The library's AEAD for the purpose, with the vector's IV,
+			// gives the vector's token exactly: the ring's key for the
+			// purpose is the vector's key.
+			out := dk.aead[vp.p].Seal(nil, iv, []byte(v.Plaintext), []byte(p.h))
+			k := len(out) - tagLen
+			assert.Equal(t, v.Token, p.h+".."+p.iv+"."+jweB64(out[:k])+"."+jweB64(out[k:]), "sealed with the vector's IV")
 
-			// The same token is refused under another cookie name.
-			_, _, err = deriveRing(kr, v.CookieBaseName+"x", nil).open(v.Token, MaxChunksLimit*ChunkSize)
-			assert.ErrorIs(t, err, ErrDecrypt)
+			// The library's parser opens the token to exactly the
+			// plaintext.
+			gotDK, pt, err := r.openSealed(v.Token, MaxChunksLimit*ChunkSize, vp.p)
+			require.NoError(t, err)
+			assert.Same(t, dk, gotDK)
+			assert.Equal(t, v.Plaintext, string(pt))
+
+			switch vp.p {
+			case purposeData:
+				jweCheckDataVector(t, v, kr, r)
+			case purposeCompanion:
+				jweCheckCompanionVector(t, v, r)
+			case purposeTombstone:
+				jweCheckTombstoneVector(t, v, r)
+			}
+
+			// Another purpose's key, or another cookie name's, does not
+			// open it.
+			for q := range numPurposes {
+				if q == vp.p {
+					continue
+				}
+				_, _, err := r.openSealed(v.Token, MaxChunksLimit*ChunkSize, q)
+				assert.ErrorIs(t, err, ErrDecrypt, "opened for purpose %d", q)
+			}
+			_, _, err = deriveRing(kr, v.CookieBaseName+"x", nil).openSealed(v.Token, MaxChunksLimit*ChunkSize, vp.p)
+			assert.ErrorIs(t, err, ErrDecrypt, "opened under another cookie name")
 		})
 	}
+}
+
+// jweCheckDataVector: the session token's claims, and a read of it
+// through a manager.
+func jweCheckDataVector(t *testing.T, v jweVector, kr *Keyring, r *ring) {
+	var want envelope
+	require.NoError(t, json.Unmarshal([]byte(v.Plaintext), &want))
+	require.Equal(t, formatVersion, want.V)
+	dk, env, err := r.open(v.Token, MaxChunksLimit*ChunkSize)
+	require.NoError(t, err)
+	assert.Same(t, r.primary, dk)
+	assert.Equal(t, want, *env)
+	// The library's one form of the envelope, and Go's encoding of it,
+	// are the vector's plaintext byte for byte: field order and spelling
+	// are pinned.
+	assert.Equal(t, v.Plaintext, string(appendEnvelope(nil, env)))
+	assert.Equal(t, len(v.Plaintext), envelopeLen(env))
+	enc, err := json.Marshal(env)
+	require.NoError(t, err)
+	assert.Equal(t, v.Plaintext, string(enc))
+
+	// A manager with the secret reads the session from the cookie, on a
+	// clock inside the vector's validity, and writes nothing.
+	m := jweVectorManager(t, v, want.Org, want.Iat+60)
+	res := read(t, m, jweVectorCookie(m, v))
+	require.NoError(t, res.Err)
+	require.True(t, res.OK)
+	var wantData testData
+	require.NoError(t, json.Unmarshal(want.Data, &wantData))
+	assert.Equal(t, wantData, res.D)
+	assert.Empty(t, setCookies(res.Rec), "a plain read within RefreshAfter writes nothing")
+	info, err := m.Inspect(v.Token)
+	require.NoError(t, err)
+	assert.Equal(t, [4]string{v.Kid, want.Org, want.Sid, want.Sin}, [4]string{info.KeyID, info.OriginKeyID, info.SessionID, info.SignInID})
+	assert.Equal(t, time.Unix(want.Exp, 0), info.IdleExpiry)
+
+	if want.Org != v.Kid {
+		// The origin decides: absent from the keyring, or retired, the
+		// sign-in is over although its own key is the primary.
+		m, err := New[testData](Config{CookieName: v.CookieBaseName, MaxChunks: MaxChunksLimit, Now: func() time.Time { return time.Unix(want.Iat+60, 0) }, Logger: quietLogger()}, kr)
+		require.NoError(t, err)
+		assert.ErrorIs(t, read(t, m, jweVectorCookie(m, v)).Err, ErrUnknownKey)
+		kr2, _ := jweVectorRing(t, v, Key{ID: want.Org, State: Retired, Secret: mustSecret(t, secretB)})
+		m, err = New[testData](Config{CookieName: v.CookieBaseName, MaxChunks: MaxChunksLimit, Now: func() time.Time { return time.Unix(want.Iat+60, 0) }, Logger: quietLogger()}, kr2)
+		require.NoError(t, err)
+		assert.ErrorIs(t, read(t, m, jweVectorCookie(m, v)).Err, ErrRetiredKey)
+	}
+}
+
+// jweCheckCompanionVector: the companion's claims, in their one form.
+func jweCheckCompanionVector(t *testing.T, v jweVector, r *ring) {
+	var want struct {
+		V        int
+		Sid      string
+		Iat, Exp int64
+	}
+	dec := json.NewDecoder(strings.NewReader(v.Plaintext))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&want))
+	require.Equal(t, 1, want.V)
+	_, pt, err := r.openSealed(v.Token, maxCompanionLen, purposeCompanion)
+	require.NoError(t, err)
+	sid, iat, exp, ok := parseCompanion(pt)
+	require.True(t, ok, "parseCompanion")
+	assert.Equal(t, want.Sid, string(sid))
+	assert.Equal(t, [2]int64{want.Iat, want.Exp}, [2]int64{iat, exp})
+	assert.Equal(t, v.Plaintext, string(appendCompanion(nil, want.Sid, want.Iat, want.Exp)))
+	assert.Equal(t, len(v.Plaintext), companionLen(want.Sid, want.Iat, want.Exp))
+	assert.LessOrEqual(t, len(v.Token), maxCompanionLen)
+}
+
+// jweCheckTombstoneVector: the tombstone's entries, through a manager's
+// openTombstone, and Go's encoding of them is the plaintext.
+func jweCheckTombstoneVector(t *testing.T, v jweVector, r *ring) {
+	var want tombstone
+	dec := json.NewDecoder(strings.NewReader(v.Plaintext))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&want))
+	require.Equal(t, 1, want.V)
+	require.NotEmpty(t, want.Out)
+	first := want.Out[0].End
+	for _, e := range want.Out {
+		first = min(first, e.End)
+	}
+	m := jweVectorManager(t, v, "", first-3600)
+	out, ok := m.core.openTombstone(m.core.ring.Load(), v.Token, first-3600)
+	require.True(t, ok, "openTombstone")
+	assert.Equal(t, want.Out, out)
+	enc, err := json.Marshal(tombstone{V: 1, Out: out})
+	require.NoError(t, err)
+	assert.Equal(t, v.Plaintext, string(enc), "the form writeTombstone writes")
+	assert.LessOrEqual(t, len(v.Token), maxTombstoneLen)
+
+	// Past an entry's end (and the leeway) it is no longer in force.
+	after := first + 31
+	out, ok = m.core.openTombstone(m.core.ring.Load(), v.Token, after)
+	require.True(t, ok)
+	assert.Len(t, out, len(want.Out)-1)
+}
+
+// TestVectorsTogether reads the session-token vectors with the companion
+// and tombstone vectors of the same secret and cookie name: a companion of
+// the token's session id extends its idle expiry once the token's refresh
+// is due; a tombstone naming the token's sign-in refuses it, one naming
+// others does not.
+func TestVectorsTogether(t *testing.T) {
+	vs := jweVectors(t)
+	companions, tombstones := 0, 0
+	for _, tv := range vs {
+		if tv.Purpose != "data" {
+			continue
+		}
+		var tok envelope
+		require.NoError(t, json.Unmarshal([]byte(tv.Plaintext), &tok))
+		for _, ov := range vs {
+			if ov.Secret != tv.Secret || ov.CookieBaseName != tv.CookieBaseName || ov.Kid != tv.Kid {
+				continue
+			}
+			switch ov.Purpose {
+			case "companion":
+				var c struct {
+					Sid      string
+					Iat, Exp int64
+				}
+				require.NoError(t, json.Unmarshal([]byte(ov.Plaintext), &c))
+				if c.Sid != tok.Sid {
+					continue
+				}
+				companions++
+				t.Run(tv.Name+" + "+ov.Name, func(t *testing.T) {
+					require.GreaterOrEqual(t, c.Iat-tok.Iat, int64(300), "the token's refresh must be due at the companion's issue")
+					m := jweVectorManager(t, tv, tok.Org, c.Iat+60)
+					cookie := jweVectorCookie(m, tv) + "; __Host-~r." + tv.CookieBaseName + "=" + ov.Token
+					var exp time.Time
+					rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+						_, ok := s.Get()
+						require.True(t, ok)
+						require.NoError(t, s.Err())
+						exp = s.ExpiresAt()
+					})
+					assert.Equal(t, time.Unix(c.Exp, 0), exp, "the companion's idle expiry")
+					assert.Empty(t, setCookies(rec), "the companion is recent: no refresh due")
+					info, err := m.InspectCookies(cookie)
+					require.NoError(t, err)
+					assert.Equal(t, time.Unix(c.Exp, 0), info.IdleExpiry)
+
+					// Without the companion the token's own refresh is due: the
+					// read writes a companion, and only that.
+					res := read(t, m, jweVectorCookie(m, tv))
+					require.NoError(t, res.Err)
+					require.Len(t, setCookies(res.Rec), 1)
+					assert.True(t, strings.HasPrefix(setCookies(res.Rec)[0], "__Host-~r."+tv.CookieBaseName+"="), "refresh due: a companion is written")
+				})
+			case "tombstone":
+				var ts tombstone
+				require.NoError(t, json.Unmarshal([]byte(ov.Plaintext), &ts))
+				tombstones++
+				t.Run(tv.Name+" + "+ov.Name, func(t *testing.T) {
+					m := jweVectorManager(t, tv, tok.Org, tok.Iat+60)
+					cookie := jweVectorCookie(m, tv) + "; __Host-~t." + tv.CookieBaseName + "=" + ov.Token
+					res := read(t, m, cookie)
+					assert.Empty(t, setCookies(res.Rec))
+					if tombstoned(ts.Out, tok.Sin) {
+						assert.ErrorIs(t, res.Err, ErrSignedOut)
+						assert.False(t, res.OK)
+						return
+					}
+					require.NoError(t, res.Err)
+					assert.True(t, res.OK)
+				})
+			}
+		}
+	}
+	assert.NotZero(t, companions, "no companion vector matches a token vector")
+	assert.NotZero(t, tombstones, "no tombstone vector shares a token vector's key")
 }
 
 func mustHex(t testing.TB, s string) []byte {
@@ -955,16 +1212,19 @@ func mustHex(t testing.TB, s string) []byte {
 }
 
 // TestVectorsSealRoundTrip seals each vector's plaintext with the library
-// and decrypts it with crypto/cipher directly, under the vector's key (not
-// the library's derivation): an independent path back to the plaintext.
+// (fresh IV) and decrypts it with crypto/cipher directly, under the
+// vector's key (not the library's derivation): an independent path back
+// to the plaintext.
 func TestVectorsSealRoundTrip(t *testing.T) {
 	for _, v := range jweVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {
+			vp := jweVectorPurposes[v.Purpose]
 			_, r := jweVectorRing(t, v)
-			tok := seal(r.primary, purposeData, []byte(v.Plaintext))
+			tok := seal(r.primary, vp.p, []byte(v.Plaintext))
 			p := jweSplit(t, tok)
 			assert.Equal(t, jweSplit(t, v.Token).h, p.h, "same protected header as the vector")
 			assert.Empty(t, p.ek)
+			assert.NotEqual(t, v.Token, tok, "a fresh IV")
 
 			block, err := aes.NewCipher(mustHex(t, v.KeyHex))
 			require.NoError(t, err)
@@ -981,12 +1241,6 @@ func TestVectorsSealRoundTrip(t *testing.T) {
 			pt, err := aead.Open(nil, iv, append(ct, tag...), []byte(p.h))
 			require.NoError(t, err)
 			assert.Equal(t, v.Plaintext, string(pt))
-
-			// And with the vector's own IV, the library's AEAD gives the
-			// vector's token exactly.
-			out := r.primary.aead[purposeData].Seal(nil, mustHex(t, v.IVHex), []byte(v.Plaintext), []byte(p.h))
-			k := len(out) - tagLen
-			assert.Equal(t, v.Token, p.h+".."+jweB64(mustHex(t, v.IVHex))+"."+jweB64(out[:k])+"."+jweB64(out[k:]))
 		})
 	}
 }

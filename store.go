@@ -2,6 +2,7 @@ package jwesession
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -214,6 +215,9 @@ func (m *managerCore) writeCookie(h http.Header, name string, dk *derivedKey, p 
 // bare name when the token fits, else chunks name.0…; then the deletion of
 // every other name the session could use (see deleteOthers).
 func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAge int64, c *carried) {
+	// Room for the token's lines and the deletions in one allocation:
+	// MaxChunks names, the other form, the companion and a tombstone.
+	h["Set-Cookie"] = slices.Grow(h["Set-Cookie"], m.cfg.MaxChunks+3)
 	tl := tokenLen(len(dk.header), len(pt))
 	if tl <= ChunkSize {
 		m.writeCookie(h, m.names.data, dk, purposeData, pt, maxAge)
