@@ -125,9 +125,10 @@ func (s *Session[T]) load() {
 		return
 	}
 	var o opened
+	now := s.now()
 	tok, err := s.cookies.token()
 	if err == nil {
-		err = s.m.openSession(s.ring, tok, &s.cookies, s.now(), &o)
+		err = s.m.openSession(s.ring, tok, &s.cookies, now, &o)
 	}
 	if err != nil {
 		// Refused: served as no session. The cookie is not deleted: that
@@ -146,7 +147,7 @@ func (s *Session[T]) load() {
 	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
 	s.last, s.exp, s.abs, s.tbs = o.last, o.exp, env.Abs, o.tbs
 	s.raw, s.loadRaw = env.Data, env.Data
-	s.refresh = s.now()-o.last >= seconds(cfg.RefreshAfter)
+	s.refresh = now-o.last >= seconds(cfg.RefreshAfter)
 }
 
 // Get returns the session's data and whether there is a session. Treat the

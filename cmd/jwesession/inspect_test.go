@@ -21,7 +21,7 @@ func TestInspectValid(t *testing.T) {
 	a := newApp(t, kr, jwesession.Config{})
 	b := &browser{}
 	a.signIn(b, userData{User: "alice"})
-	_, sin, err, _ := a.at(t0.Add(time.Minute)).read(b)
+	_, sin, _, err := a.at(t0.Add(time.Minute)).read(b)
 	require.NoError(t, err)
 	tok := b.value(t, "__Host-session")
 
@@ -133,7 +133,7 @@ func TestInspectCompanion(t *testing.T) {
 			a.signIn(b, userData{User: "alice"})
 			tok := b.value(t, prefix+"session")
 			// The refresh is due 10 minutes in: the read sets only the companion.
-			_, _, err, set := a.at(t0.Add(10 * time.Minute)).read(b)
+			_, _, set, err := a.at(t0.Add(10 * time.Minute)).read(b)
 			require.NoError(t, err)
 			require.Equal(t, []string{prefix + "~r.session"}, set)
 			require.Equal(t, tok, b.value(t, prefix+"session"), "a read never writes the token")
@@ -156,13 +156,13 @@ func TestInspectCompanion(t *testing.T) {
 			r = runTool(t, header, env, at, "inspect")
 			assert.Equal(t, 0, r.code, "%s%s", r.out, r.err)
 			assert.Equal(t, "2026-11-23T12:40:00Z (in 5m0s)", r.fields()["idle expiry"])
-			d, _, err, _ := a.at(at).read(b.clone())
+			d, _, _, err := a.at(at).read(b.clone())
 			assert.NoError(t, err)
 			assert.Equal(t, "alice", d.User)
 			r = runTool(t, tok, env, at, "inspect")
 			assert.Equal(t, 1, r.code)
 			assert.Equal(t, "rejected: ErrExpired: jwesession: session expired: idle timeout", r.fields()["result"])
-			_, _, err, _ = a.read(b.only(prefix + "session"))
+			_, _, _, err = a.read(b.only(prefix + "session"))
 			assert.ErrorIs(t, err, jwesession.ErrExpired)
 
 			// Past the companion's expiry and the leeway: expired.
@@ -202,7 +202,7 @@ func TestInspectCompanionEarlyRefresh(t *testing.T) {
 	a := newApp(t, kr, jwesession.Config{RefreshAfter: time.Minute})
 	b := &browser{}
 	a.signIn(b, userData{User: "alice"})
-	_, _, err, set := a.at(t0.Add(2 * time.Minute)).read(b)
+	_, _, set, err := a.at(t0.Add(2 * time.Minute)).read(b)
 	require.NoError(t, err)
 	require.Equal(t, []string{"__Host-~r.session"}, set)
 	at := t0.Add(3 * time.Minute)
@@ -223,7 +223,7 @@ func TestInspectTombstone(t *testing.T) {
 	a := newApp(t, kr, jwesession.Config{})
 	b := &browser{}
 	a.signIn(b, userData{User: "alice"})
-	_, aliceSin, err, _ := a.at(t0.Add(30 * time.Second)).read(b)
+	_, aliceSin, _, err := a.at(t0.Add(30 * time.Second)).read(b)
 	require.NoError(t, err)
 	old := b.value(t, "__Host-session")
 	a.at(t0.Add(time.Minute)).serve(b, func(s *jwesession.Session[userData]) { require.NoError(t, s.Clear()) })
@@ -242,7 +242,7 @@ func TestInspectTombstone(t *testing.T) {
 	assert.NotContains(t, f, "idle expiry")
 	// The application agrees.
 	late := &browser{names: []string{"__Host-session", "__Host-~t.session"}, values: map[string]string{"__Host-session": old, "__Host-~t.session": tomb}}
-	_, _, err, _ = a.at(at).read(late)
+	_, _, _, err = a.at(at).read(late)
 	assert.ErrorIs(t, err, jwesession.ErrSignedOut)
 
 	// The token alone (a copy kept elsewhere) is still valid: no revocation.
@@ -277,7 +277,7 @@ func TestInspectIdle(t *testing.T) {
 	assert.Equal(t, "2026-11-23T12:30:00Z (in 20m0s); treated as 2026-11-23T12:05:30Z (4m30s ago) (issued + idle 5m0s + leeway 30s)", r.fields()["expires"])
 	// An application with IdleTimeout 5m agrees.
 	late := &browser{names: []string{"__Host-session"}, values: map[string]string{"__Host-session": tok}}
-	_, _, err, _ = newApp(t, kr, jwesession.Config{IdleTimeout: 5 * time.Minute}).at(at).read(late)
+	_, _, _, err = newApp(t, kr, jwesession.Config{IdleTimeout: 5 * time.Minute}).at(at).read(late)
 	assert.ErrorIs(t, err, jwesession.ErrExpired)
 
 	// Exactly at the clamped expiry plus the leeway: still valid.

@@ -128,12 +128,12 @@ func (a *app) signIn(b *browser, d userData) {
 
 // read reads b's session as a page would: the data, the sign-in id, why
 // it was rejected, and the names the response set.
-func (a *app) read(b *browser) (d userData, sin string, err error, set []string) {
+func (a *app) read(b *browser) (d userData, sin string, set []string, err error) {
 	set = a.serve(b, func(s *jwesession.Session[userData]) {
 		d, _ = s.Get()
 		sin, err = s.SignInID(), s.Err()
 	})
-	return d, sin, err, set
+	return d, sin, set, err
 }
 
 // browser is a cookie jar: names in the order first set, and their values.

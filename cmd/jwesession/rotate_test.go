@@ -60,7 +60,7 @@ func TestRotateProcedure(t *testing.T) {
 	newSecret := strings.Split(strings.Split(r.out, newID+":decrypt-only:")[1], "\n")[0]
 	assert.Len(t, newSecret, 43)
 	assert.NotContains(t, r.err, newSecret)
-	d, _, err, _ := newApp(t, addKR, cfg).at(t0.Add(time.Minute)).read(alice)
+	d, _, _, err := newApp(t, addKR, cfg).at(t0.Add(time.Minute)).read(alice)
 	require.NoError(t, err)
 	assert.Equal(t, "alice", d.User)
 
@@ -127,7 +127,7 @@ func TestRotateProcedure(t *testing.T) {
 	// would have been "safe" from tp + 8h30s + 1s, when Bob, signed in on
 	// the lagging instance, is still signed in.
 	promoteTime := tp.Add(8*time.Hour + 31*time.Second)
-	d, _, err, _ = newApp(t, confirmedKR, cfg).at(promoteTime).read(bob.clone())
+	d, _, _, err = newApp(t, confirmedKR, cfg).at(promoteTime).read(bob.clone())
 	require.NoError(t, err)
 	assert.Equal(t, "bob", d.User)
 	r, _ = rotateFile(t, confirmed, promoteTime, "retire")
@@ -145,7 +145,7 @@ func TestRotateProcedure(t *testing.T) {
 	// At the safe time every sign-in of the old key has ended anyway.
 	dave := &browser{}
 	newApp(t, confirmedKR, cfg).at(tc.Add(time.Hour)).signIn(dave, userData{User: "dave"})
-	_, _, err, _ = newApp(t, confirmedKR, cfg).at(safe).read(bob.clone())
+	_, _, _, err = newApp(t, confirmedKR, cfg).at(safe).read(bob.clone())
 	assert.ErrorIs(t, err, jwesession.ErrExpired)
 
 	// retire at the safe time
@@ -156,10 +156,10 @@ func TestRotateProcedure(t *testing.T) {
 	assert.Contains(t, r.err, "rotate remove")
 	assert.NotContains(t, r.err, "forced")
 	assert.Contains(t, r.out, "promoted: 2026-11-23T12:15:00Z", "the promotion time stays")
-	d, _, err, _ = newApp(t, retiredKR, cfg).at(safe).read(dave)
+	d, _, _, err = newApp(t, retiredKR, cfg).at(safe).read(dave)
 	require.NoError(t, err)
 	assert.Equal(t, "dave", d.User)
-	_, _, err, _ = newApp(t, retiredKR, cfg).at(safe).read(bob.clone())
+	_, _, _, err = newApp(t, retiredKR, cfg).at(safe).read(bob.clone())
 	assert.ErrorIs(t, err, jwesession.ErrRetiredKey)
 
 	// Forced early (a leaked key): the sign-ins of the old key end at
@@ -168,9 +168,9 @@ func TestRotateProcedure(t *testing.T) {
 	require.Equal(t, 0, forced.code, forced.err)
 	assert.Contains(t, forced.err, "forced: sessions still under old are signed out")
 	fa := newApp(t, forcedKR, cfg).at(tc.Add(time.Minute))
-	_, _, err, _ = fa.read(alice.clone())
+	_, _, _, err = fa.read(alice.clone())
 	assert.ErrorIs(t, err, jwesession.ErrRetiredKey)
-	d, _, err, _ = fa.read(carol.clone())
+	d, _, _, err = fa.read(carol.clone())
 	require.NoError(t, err)
 	assert.Equal(t, "carol", d.User)
 
@@ -182,9 +182,9 @@ func TestRotateProcedure(t *testing.T) {
 	assert.NotContains(t, r.out, secret1)
 	assert.Contains(t, r.out, "# production keys, newest first\n")
 	assert.Contains(t, r.err, "removed old")
-	_, _, err, _ = newApp(t, removedKR, cfg).at(safe).read(dave)
+	_, _, _, err = newApp(t, removedKR, cfg).at(safe).read(dave)
 	require.NoError(t, err)
-	_, _, err, _ = newApp(t, removedKR, cfg).at(safe).read(bob.clone())
+	_, _, _, err = newApp(t, removedKR, cfg).at(safe).read(bob.clone())
 	assert.ErrorIs(t, err, jwesession.ErrUnknownKey)
 
 	// nothing left to confirm, retire or remove
@@ -293,7 +293,7 @@ func TestRotateEmergency(t *testing.T) {
 	// Nothing under an old key opens.
 	old := &browser{}
 	newApp(t, keys(t, "b:primary:"+secret2), jwesession.Config{}).signIn(old, userData{User: "alice"})
-	_, _, err, _ := newApp(t, kr, jwesession.Config{}).read(old)
+	_, _, _, err := newApp(t, kr, jwesession.Config{}).read(old)
 	assert.ErrorIs(t, err, jwesession.ErrUnknownKey)
 
 	r, kr = rotateFile(t, "", t0, "emergency", "-id", "k2026-11")
