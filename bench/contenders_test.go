@@ -25,7 +25,7 @@ func TestFloorInterop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the floor cannot open a jwesession token: %v", err)
 	}
-	if env.V != 1 || env.Sid == "" || env.Data.User != benchValue.User || len(env.Data.Roles) != 3 {
+	if env.V != 2 || env.Sid == "" || env.Sin == "" || env.Org != benchKeyID || env.Data.User != benchValue.User || len(env.Data.Roles) != 3 {
 		t.Fatalf("the floor decoded %+v", env)
 	}
 	if _, err := goJoseOpen(jweKey(), j.token); err != nil {

@@ -44,9 +44,12 @@ var benchValue = claims.Value()
 type benchEnvelope struct {
 	V    int       `json:"v"`
 	Sid  string    `json:"sid"`
+	Sin  string    `json:"sin"`
+	Org  string    `json:"org"`
 	Iat  int64     `json:"iat"`
 	Exp  int64     `json:"exp"`
 	Abs  int64     `json:"abs"`
+	Tbs  string    `json:"tbs"`
 	Data benchData `json:"data"`
 }
 
@@ -517,7 +520,7 @@ func (f *floor) seal(env *benchEnvelope) (string, error) {
 // floorEnvelope is a fresh session's claims, as jwesession writes them.
 func floorEnvelope() *benchEnvelope {
 	now := time.Now().Unix()
-	return &benchEnvelope{V: 1, Sid: "c2Vzc2lvbi1pZC0xMjM0NQ", Iat: now, Exp: now + 1800, Abs: now, Data: benchValue}
+	return &benchEnvelope{V: 2, Sid: "c2Vzc2lvbi1pZC0xMjM0NQ", Sin: "c2lnbi1pbi1pZC0xMjM0NTY", Org: benchKeyID, Iat: now, Exp: now + 1800, Abs: now, Data: benchValue}
 }
 
 // BenchmarkFloorOpen: split, base64url-decode, AES-256-GCM open with a
