@@ -188,8 +188,8 @@ func TestEnvelopeForm(t *testing.T) {
 	times := []int64{1, 9, 10, 1_764_000_000, 99_999_999_999, math.MaxInt32 + 1}
 	for _, d := range datas {
 		for _, n := range times {
-			for _, tbs := range []string{"", "AAECAwQFBgcICQoL"} {
-				env := envelope{V: formatVersion, Sid: newID(), Sin: newID(), Org: "2026-11.k_1", Iat: n, Exp: n + 1800, Abs: n, Tbs: tbs, Data: json.RawMessage(d)}
+			for k, tbs := range []string{"", "AAECAwQFBgcICQoL", "", "AAECAwQFBgcICQoL"} {
+				env := envelope{V: formatVersion, Sid: newID(), Sin: newID(), Org: "2026-11.k_1", Iat: n, Exp: n + 1800, Abs: n, Rem: k >= 2, Tbs: tbs, Data: json.RawMessage(d)}
 				want, err := json.Marshal(env)
 				require.NoError(t, err)
 				got := appendEnvelope(nil, &env)
@@ -207,37 +207,47 @@ func TestEnvelopeForm(t *testing.T) {
 func TestParseEnvelopeRefusesOtherForms(t *testing.T) {
 	const (
 		pre  = `{"v":2,"sid":"abc_-09","sin":"SIN","org":"k1",`
-		good = pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{"a":1}}`
+		good = pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{"a":1}}`
 	)
 	var env envelope
 	require.NoError(t, parseEnvelope([]byte(good), &env))
-	require.NoError(t, parseEnvelope([]byte(pre+`"iat":100,"exp":200,"abs":100,"tbs":"AAECAwQFBgcICQoL","data":{}}`), &env))
+	require.NoError(t, parseEnvelope([]byte(pre+`"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"AAECAwQFBgcICQoL","data":{}}`), &env))
+	require.False(t, env.Rem)
+	require.NoError(t, parseEnvelope([]byte(pre+`"iat":100,"exp":200,"abs":100,"rem":true,"tbs":"","data":{}}`), &env))
+	require.True(t, env.Rem)
 	for _, bad := range []string{
 		``, `{}`, `null`,
 		`{"v":1,"sid":"abc","iat":100,"exp":200,"abs":100,"data":{}}`, // version 1 is refused
-		`{"v":3,"sid":"abc","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2, "sid":"abc","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"a\"b","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"a b","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"abc","sin":"","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"abc","sin":"S.N","org":"k1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"abc","org":"k1","sin":"SIN","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"abc","sin":"SIN","org":"","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"abc","sin":"SIN","org":"k 1","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		`{"v":2,"sid":"abc","sin":"SIN","org":"012345678901234567890123456789012","iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		pre + `"exp":200,"iat":100,"abs":100,"tbs":"","data":{}}`,
-		pre + `"iat":0100,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		pre + `"iat":0,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		pre + `"iat":-1,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		pre + `"iat":1e3,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		pre + `"iat":1234567890123456,"exp":200,"abs":100,"tbs":"","data":{}}`,
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":"AAEC","data":{}}`,
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":"AAECAwQFBgcICQo=","data":{}}`,
+		`{"v":3,"sid":"abc","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2, "sid":"abc","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"a\"b","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"a b","sin":"SIN","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"S.N","org":"k1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","org":"k1","sin":"SIN","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"SIN","org":"","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"SIN","org":"k 1","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		`{"v":2,"sid":"abc","sin":"SIN","org":"012345678901234567890123456789012","iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"exp":200,"iat":100,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"iat":0100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"iat":0,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"iat":-1,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"iat":1e3,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"iat":1234567890123456,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"AAEC","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"AAECAwQFBgcICQo=","data":{}}`,
 		pre + `"iat":100,"exp":200,"abs":100,"data":{}}`,
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":}`,
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":""}`,
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{},"x":1}x`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{}}`, // without rem
+		pre + `"iat":100,"exp":200,"abs":100,"rem":1,"tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":"true","tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":tru,"tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":null,"tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":True,"tbs":"","data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","rem":true,"data":{}}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":""}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{},"x":1}x`,
 	} {
 		err := parseEnvelope([]byte(bad), &env)
 		assert.ErrorIs(t, err, ErrMalformed, "%s", bad)
@@ -246,8 +256,8 @@ func TestParseEnvelopeRefusesOtherForms(t *testing.T) {
 	// it is JSON, and a session load fails decoding it.
 	r := deriveRing(mustKeyring(t, "a:primary:"+secretA), "session", nil)
 	for _, pt := range []string{
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{},"x":1}`,
-		pre + `"iat":100,"exp":200,"abs":100,"tbs":"","data":{}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{},"x":1}`,
+		pre + `"iat":100,"exp":200,"abs":100,"rem":false,"tbs":"","data":{}`,
 	} {
 		tok := seal(r.primary, purposeData, []byte(pt))
 		_, _, err := r.open(tok, ChunkSize)

@@ -72,11 +72,12 @@ func parseCompanion(pt []byte) (sid []byte, iat, exp int64, ok bool) {
 
 // openCompanion opens a companion cookie for the session id sid and
 // returns its issue time and its idle expiry, clamped as a session
-// token's is (never past issue time + IdleTimeout + Leeway). ok is false
+// token's is (never past issue time + the idle timeout of a sign-in of
+// kind rem + Leeway). ok is false
 // when it cannot be used: unreadable, under a retired key, for another
 // session id, or issued in the future beyond the leeway. It is ignored
 // then, never an error: the session token alone decides.
-func (c *managerCore) openCompanion(r *ring, value, sid string, now int64) (iat, exp int64, ok bool) {
+func (c *managerCore) openCompanion(r *ring, value, sid string, now int64, rem bool) (iat, exp int64, ok bool) {
 	dk, pt, err := r.openSealed(value, maxCompanionLen, purposeCompanion)
 	if err != nil || dk.state == Retired {
 		return 0, 0, false
@@ -85,12 +86,13 @@ func (c *managerCore) openCompanion(r *ring, value, sid string, now int64) (iat,
 	if !ok || string(s) != sid || iat > now+c.cfg.leeway() {
 		return 0, 0, false
 	}
-	return iat, c.cfg.clampExp(iat, exp), true
+	return iat, c.cfg.clampExp(iat, exp, rem), true
 }
 
 // writeCompanion adds a companion for session id sid to h: issued now,
-// with the idle expiry exp.
-func (c *managerCore) writeCompanion(h http.Header, r *ring, sid string, now, exp int64) {
+// with the idle expiry exp. It follows its sign-in's kind rem: persistent
+// for "remember me", else a browser-session cookie.
+func (c *managerCore) writeCompanion(h http.Header, r *ring, sid string, now, exp int64, rem bool) {
 	pt := appendCompanion(make([]byte, 0, companionLen(sid, now, exp)+tagLen), sid, now, exp)
-	c.writeCookie(h, c.names.companion, r.primary, purposeCompanion, pt, exp-now)
+	c.writeCookie(h, c.names.companion, r.primary, purposeCompanion, pt, cookieAge(rem, exp-now))
 }

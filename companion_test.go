@@ -66,6 +66,12 @@ func cpAttrs(maxAge int64, dev bool) string {
 	return fmt.Sprintf("; Path=/; Max-Age=%d; HttpOnly%s; SameSite=Lax", maxAge, secure)
 }
 
+// cpSessionAttrs returns the attributes of a browser-session cookie: no
+// Max-Age.
+func cpSessionAttrs(dev bool) string {
+	return strings.Replace(cpAttrs(0, dev), "; Max-Age=0", "", 1)
+}
+
 // cpDeletion returns the exact deletion line of a production cookie name.
 func cpDeletion(name string) string { return name + "=" + cpAttrs(0, false) }
 
@@ -144,11 +150,15 @@ func (b *cpBrowser) Do(fn func(s *Session[testData])) *httptest.ResponseRecorder
 func cpSetTo(clk *testClock, t time.Time) { clk.Advance(t.Sub(clk.Now())) }
 
 func TestCompanionRefreshWritesOnlyCompanion(t *testing.T) {
-	for _, dev := range []bool{false, true} {
-		t.Run(fmt.Sprintf("development=%v", dev), func(t *testing.T) {
-			m, clk := newTestManager(t, Config{DevelopmentCookies: dev}, nil)
+	// The companion follows its sign-in's kind: persistent for a
+	// remembered sign-in, a browser-session cookie otherwise (both kinds
+	// with the same lifetimes here).
+	for _, c := range []struct{ dev, rem bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		dev := c.dev
+		t.Run(fmt.Sprintf("development=%v remembered=%v", dev, c.rem), func(t *testing.T) {
+			m, clk := newTestManager(t, Config{DevelopmentCookies: dev, RememberIdleTimeout: 30 * time.Minute, RememberAbsoluteTimeout: 8 * time.Hour}, nil)
 			prefix := map[bool]string{false: "__Host-", true: ""}[dev]
-			cookie := signIn(t, m, "alice")
+			cookie := ltSignIn(t, m, "alice", c.rem)
 			t0 := clk.Now().Unix()
 			sid := read(t, m, cookie).SID
 
@@ -164,7 +174,11 @@ func TestCompanionRefreshWritesOnlyCompanion(t *testing.T) {
 				require.Len(t, lines, 1, "the companion, no session token: %q", lines)
 				name, value, attrs := cpSplit(lines[0])
 				assert.Equal(t, prefix+"~r.session", name)
-				assert.Equal(t, cpAttrs(1800, dev), attrs, "Max-Age = exp - now")
+				if c.rem {
+					assert.Equal(t, cpAttrs(1800, dev), attrs, "Max-Age = exp - now")
+				} else {
+					assert.Equal(t, cpSessionAttrs(dev), attrs, "no Max-Age: a browser-session cookie")
+				}
 				assert.Equal(t, "no-store, private", res.Rec.Header().Get("Cache-Control"))
 				pt, err := cpOpenAs(secretA, "A256GCM companion session", value)
 				require.NoError(t, err)
@@ -290,10 +304,10 @@ func TestCompanionClamped(t *testing.T) {
 }
 
 func TestCompanionNeverPastAbsoluteEnd(t *testing.T) {
-	m, clk := newTestManager(t, Config{AbsoluteTimeout: time.Hour}, nil)
+	m, clk := newTestManager(t, Config{RememberIdleTimeout: 30 * time.Minute, RememberAbsoluteTimeout: time.Hour}, nil)
 	t0 := clk.Now().Unix()
 	end := t0 + 3600
-	cookie := signIn(t, m, "alice")
+	cookie := ltSignIn(t, m, "alice", true)
 	sid := read(t, m, cookie).SID
 	for _, step := range []struct {
 		at, exp, maxAge int64

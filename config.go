@@ -30,14 +30,29 @@ type Config struct {
 	// flight instead of signing them out. The default is 30 minutes.
 	IdleTimeout time.Duration
 	// AbsoluteTimeout is how long a sign-in lasts, whatever the refreshes.
-	// The default is 8 hours.
+	// The default is 8 hours. IdleTimeout and AbsoluteTimeout are the
+	// lifetimes of a browser-session sign-in (SignIn): its cookies carry
+	// no Max-Age or Expires, so the browser drops them when it closes.
 	AbsoluteTimeout time.Duration
+	// RememberIdleTimeout is IdleTimeout for a "remember me" sign-in
+	// (SignInRemembered), whose cookies persist (Max-Age) across browser
+	// restarts. The default is 7 days.
+	RememberIdleTimeout time.Duration
+	// RememberAbsoluteTimeout is AbsoluteTimeout for a "remember me"
+	// sign-in, at most 400 days (browsers keep no cookie longer). The
+	// default is 30 days. Key rotation waits for the longest absolute
+	// lifetime any sign-in can have (this or AbsoluteTimeout, whichever is
+	// longer, even if SignInRemembered is never called): an application
+	// without "remember me" sets both Remember fields to its IdleTimeout
+	// and AbsoluteTimeout.
+	RememberAbsoluteTimeout time.Duration
 	// RefreshAfter is the age after which a read extends the session's
 	// idle expiry (the sliding refresh): it writes a small companion
 	// cookie that holds no data, never the session token, so at most one
 	// Set-Cookie per RefreshAfter and never one that can undo a concurrent
-	// write. The default is 5 minutes, or half of IdleTimeout when that is
-	// shorter. It must be shorter than IdleTimeout.
+	// write. The default is 5 minutes, or half of the shorter of
+	// IdleTimeout and RememberIdleTimeout when that is shorter. It must be
+	// shorter than both.
 	RefreshAfter time.Duration
 	// Leeway is the clock skew tolerated on issue and expiry times. The
 	// default is 30 seconds.
@@ -77,23 +92,19 @@ func (cfg Config) normalize() (Config, error) {
 		}
 		return nil
 	}
-	errIdle := def(&cfg.IdleTimeout, 30*time.Minute, "IdleTimeout") // first: RefreshAfter's default depends on it
+	// The idle timeouts first: RefreshAfter's default depends on them.
+	errIdle := errors.Join(def(&cfg.IdleTimeout, 30*time.Minute, "IdleTimeout"), def(&cfg.RememberIdleTimeout, 7*24*time.Hour, "RememberIdleTimeout"))
 	if err := errors.Join(
 		errIdle,
 		def(&cfg.AbsoluteTimeout, 8*time.Hour, "AbsoluteTimeout"),
-		def(&cfg.RefreshAfter, min(5*time.Minute, cfg.IdleTimeout/2), "RefreshAfter"),
+		def(&cfg.RememberAbsoluteTimeout, 30*24*time.Hour, "RememberAbsoluteTimeout"),
+		def(&cfg.RefreshAfter, min(5*time.Minute, min(cfg.IdleTimeout, cfg.RememberIdleTimeout)/2), "RefreshAfter"),
 		def(&cfg.Leeway, 30*time.Second, "Leeway"),
 	); err != nil {
 		return cfg, err
 	}
-	if cfg.IdleTimeout < time.Second || cfg.AbsoluteTimeout < time.Second || cfg.RefreshAfter < time.Second {
-		return cfg, errf(ErrInvalidConfig, "timeouts are counted in whole seconds: IdleTimeout, AbsoluteTimeout and RefreshAfter must be at least 1s")
-	}
-	if cfg.RefreshAfter >= cfg.IdleTimeout {
-		return cfg, errf(ErrInvalidConfig, "RefreshAfter (%v) must be shorter than IdleTimeout (%v), or sessions expire before they are refreshed", cfg.RefreshAfter, cfg.IdleTimeout)
-	}
-	if cfg.AbsoluteTimeout < cfg.IdleTimeout {
-		return cfg, errf(ErrInvalidConfig, "AbsoluteTimeout (%v) must not be shorter than IdleTimeout (%v)", cfg.AbsoluteTimeout, cfg.IdleTimeout)
+	if err := cfg.checkLifetimes(); err != nil {
+		return cfg, err
 	}
 	if cfg.MaxChunks == 0 {
 		cfg.MaxChunks = 1
@@ -110,42 +121,90 @@ func (cfg Config) normalize() (Config, error) {
 	return cfg, nil
 }
 
+// checkLifetimes checks the lifetimes, defaults filled in.
+func (cfg *Config) checkLifetimes() error {
+	if min(cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.RememberIdleTimeout, cfg.RememberAbsoluteTimeout, cfg.RefreshAfter) < time.Second {
+		return errf(ErrInvalidConfig, "timeouts are counted in whole seconds: IdleTimeout, AbsoluteTimeout, RememberIdleTimeout, RememberAbsoluteTimeout and RefreshAfter must be at least 1s")
+	}
+	for _, l := range [...]struct {
+		idle, absolute time.Duration
+		prefix         string
+	}{{cfg.IdleTimeout, cfg.AbsoluteTimeout, ""}, {cfg.RememberIdleTimeout, cfg.RememberAbsoluteTimeout, "Remember"}} {
+		if cfg.RefreshAfter >= l.idle {
+			return errf(ErrInvalidConfig, "RefreshAfter (%v) must be shorter than %sIdleTimeout (%v), or sessions expire before they are refreshed", cfg.RefreshAfter, l.prefix, l.idle)
+		}
+		if l.absolute < l.idle {
+			return errf(ErrInvalidConfig, "%sAbsoluteTimeout (%v) must not be shorter than %sIdleTimeout (%v)", l.prefix, l.absolute, l.prefix, l.idle)
+		}
+	}
+	if cfg.RememberAbsoluteTimeout > maxAgeCap*time.Second {
+		return errf(ErrInvalidConfig, "RememberAbsoluteTimeout (%v) is over the 400 days browsers keep a cookie: lower it to 400 days or less", cfg.RememberAbsoluteTimeout)
+	}
+	return nil
+}
+
 // seconds returns d in whole seconds (token times are whole seconds).
 func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 // leeway returns Leeway in seconds.
 func (cfg *Config) leeway() int64 { return seconds(cfg.Leeway) }
 
-// absoluteEnd returns the end of the absolute lifetime of a sign-in at abs.
-func (cfg *Config) absoluteEnd(abs int64) int64 { return abs + seconds(cfg.AbsoluteTimeout) }
+// The lifetimes of one sign-in depend on its kind, which its token
+// records (envelope.Rem): a browser-session sign-in (rem false) lives by
+// IdleTimeout and AbsoluteTimeout, a "remember me" one by
+// RememberIdleTimeout and RememberAbsoluteTimeout.
+
+// idle returns the idle timeout of a sign-in of kind rem, in seconds.
+func (cfg *Config) idle(rem bool) int64 {
+	if rem {
+		return seconds(cfg.RememberIdleTimeout)
+	}
+	return seconds(cfg.IdleTimeout)
+}
+
+// absoluteEnd returns the end of the absolute lifetime of a sign-in of
+// kind rem at abs.
+func (cfg *Config) absoluteEnd(abs int64, rem bool) int64 {
+	if rem {
+		return abs + seconds(cfg.RememberAbsoluteTimeout)
+	}
+	return abs + seconds(cfg.AbsoluteTimeout)
+}
+
+// maxAbsolute returns the longest absolute lifetime any sign-in can have:
+// what everything that waits for "the absolute lifetime" waits for (a key
+// retired after its promotion, a tombstone's entry, a revocation record).
+func (cfg *Config) maxAbsolute() time.Duration {
+	return max(cfg.AbsoluteTimeout, cfg.RememberAbsoluteTimeout)
+}
 
 // expiry returns the idle expiry of a token or companion issued at now,
-// capped by the absolute lifetime of a sign-in at abs.
-func (cfg *Config) expiry(now, abs int64) int64 {
-	return min(now+seconds(cfg.IdleTimeout), cfg.absoluteEnd(abs))
+// capped by the absolute lifetime of a sign-in of kind rem at abs.
+func (cfg *Config) expiry(now, abs int64, rem bool) int64 {
+	return min(now+cfg.idle(rem), cfg.absoluteEnd(abs, rem))
 }
 
-// clampExp returns the expiry of a token or companion issued at iat that
-// claims exp, treated as at most iat + IdleTimeout + Leeway: the library
-// never issues more, so a token forged under a leaked key cannot live
-// long, and lowering IdleTimeout in a deploy shortens the sessions in
-// flight instead of signing them out.
-func (cfg *Config) clampExp(iat, exp int64) int64 {
-	return min(exp, iat+seconds(cfg.IdleTimeout)+cfg.leeway())
+// clampExp returns the expiry of a token or companion of a sign-in of kind
+// rem issued at iat that claims exp, treated as at most iat + its idle
+// timeout + Leeway: the library never issues more, so a token forged under
+// a leaked key cannot live long, and lowering the idle timeout in a deploy
+// shortens the sessions in flight instead of signing them out.
+func (cfg *Config) clampExp(iat, exp int64, rem bool) int64 {
+	return min(exp, iat+cfg.idle(rem)+cfg.leeway())
 }
 
-// checkTimes rejects a session issued at iat for a sign-in at abs whose
-// idle expiry is exp (after clampExp, and the later of the token's and a
-// companion's): issued or signed in beyond the leeway in the future, or
-// past its idle or absolute lifetime, at now (Unix seconds).
-func (cfg *Config) checkTimes(iat, abs, exp, now int64) error {
+// checkTimes rejects a session of kind rem issued at iat for a sign-in at
+// abs whose idle expiry is exp (after clampExp, and the later of the
+// token's and a companion's): issued or signed in beyond the leeway in the
+// future, or past its idle or absolute lifetime, at now (Unix seconds).
+func (cfg *Config) checkTimes(iat, abs, exp, now int64, rem bool) error {
 	leeway := cfg.leeway()
 	switch {
 	case iat > now+leeway || abs > now+leeway:
 		return errf(ErrNotYetValid, "issued in the future")
 	case now > exp+leeway:
 		return errf(ErrExpired, "idle timeout")
-	case now > cfg.absoluteEnd(abs)+leeway:
+	case now > cfg.absoluteEnd(abs, rem)+leeway:
 		return errf(ErrExpired, "absolute lifetime")
 	}
 	return nil

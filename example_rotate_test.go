@@ -25,12 +25,15 @@ promoted: 2026-11-23T12:00:00Z
 	if err != nil {
 		log.Fatal(err)
 	}
-	at, ok := m.SafeToRetireAt() // promoted + AbsoluteTimeout (8h) + Leeway (30s), rounded up
+	// promoted + the longest absolute lifetime any sign-in can have (here
+	// the default RememberAbsoluteTimeout, 30 days) + Leeway (30s),
+	// rounded up.
+	at, ok := m.SafeToRetireAt()
 	fmt.Println(kr)
 	fmt.Println(at.UTC().Format(time.RFC3339), ok)
 	// Output:
 	// Keyring[k2:primary k1:decrypt-only; promoted 2026-11-23T12:00:00Z]
-	// 2026-11-23T20:00:31Z true
+	// 2026-12-23T12:00:31Z true
 }
 
 // Keep a manager's keyring in step with its keys file: reloaded when the

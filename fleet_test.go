@@ -46,7 +46,7 @@ const (
 // flConfig: short lifetimes, so that waiting the absolute lifetime after
 // the promotion takes 120 ticks, not 960.
 func flConfig(clk *testClock, logs *rlLog) Config {
-	return Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: 2 * time.Minute, Now: clk.Now, Logger: logs.logger()}
+	return Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RememberIdleTimeout: 10 * time.Minute, RememberAbsoluteTimeout: time.Hour, RefreshAfter: 2 * time.Minute, Now: clk.Now, Logger: logs.logger()}
 }
 
 // flFleet is the instances and the state the users and the operator share.
@@ -306,7 +306,7 @@ func (f *flFleet) request(u *flUser, j int, opt flOptions, name string, signIn f
 		switch {
 		case c.Name == name || strings.HasPrefix(c.Name, name+"."):
 			tokenSets++
-		case c.Name == m.core.names.companion && c.MaxAge > 0:
+		case c.Name == m.core.names.companion && c.MaxAge >= 0:
 			companions++
 		}
 	}

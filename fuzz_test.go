@@ -306,7 +306,7 @@ func fuzzCookieLine(header, companion, tombstone string) string {
 // fuzzSetCookie returns the value of the cookie name that rec sets, or "".
 func fuzzSetCookie(rec *httptest.ResponseRecorder, name string) string {
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == name && c.MaxAge > 0 {
+		if c.Name == name && c.MaxAge >= 0 { // set, persistent or not
 			return c.Value
 		}
 	}
@@ -424,11 +424,12 @@ func FuzzCookieHeader(f *testing.F) {
 			err      error
 			sid      string
 			exp, abs time.Time
+			rem      bool
 		)
 		rec := serve(t, m, fuzzCookieLine(header, companion, tombstone), func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 			d, ok = s.Get()
 			err = s.Err()
-			sid, exp, abs = s.ID(), s.ExpiresAt(), s.SignedInAt()
+			sid, exp, abs, rem = s.ID(), s.ExpiresAt(), s.SignedInAt(), s.Remembered()
 		})
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d", rec.Code)
@@ -451,8 +452,8 @@ func FuzzCookieHeader(f *testing.F) {
 				t.Fatalf("a companion written for no session (%v)", err)
 			}
 			v := fuzzSetCookie(rec, "__Host-~r.session")
-			iat, cexp, cok := m.core.openCompanion(m.core.ring.Load(), v, sid, now)
-			if want := m.core.cfg.expiry(now, abs.Unix()); !cok || iat != now || cexp != want || cexp < exp.Unix() {
+			iat, cexp, cok := m.core.openCompanion(m.core.ring.Load(), v, sid, now, rem)
+			if want := m.core.cfg.expiry(now, abs.Unix(), rem); !cok || iat != now || cexp != want || cexp < exp.Unix() {
 				t.Fatalf("the companion written (ok %v, iat %d, exp %d) is not for session %q at %d, expiry %d (was %v)", cok, iat, cexp, sid, now, want, exp)
 			}
 		case cc != "private, no-cache":

@@ -207,5 +207,9 @@ func newRequest(cookie string) *http.Request {
 	return req
 }
 
+// maxAbs returns the longest absolute lifetime any sign-in of m can have,
+// in seconds: what tombstones and key retirement wait for.
+func maxAbs(m *Manager[testData]) int64 { return seconds(m.core.cfg.maxAbsolute()) }
+
 // newRecorder returns a new response recorder.
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -23,10 +23,14 @@ type TokenInfo struct {
 	// SessionID, SignInID, IssuedAt, ExpiresAt (the token's own idle
 	// expiry) and SignedInAt (the start of the absolute lifetime) are the
 	// token's claims; AbsoluteEnd is SignedInAt plus
-	// Config.AbsoluteTimeout. They are set whenever the token decrypts,
-	// also when it is rejected for its key's state or its times.
+	// Config.AbsoluteTimeout (Config.RememberAbsoluteTimeout when
+	// Remembered). They are set whenever the token decrypts, also when it
+	// is rejected for its key's state or its times.
 	SessionID, SignInID                          string
 	IssuedAt, ExpiresAt, SignedInAt, AbsoluteEnd time.Time
+	// Remembered is the token's sign-in kind: true for "remember me"
+	// (SignInRemembered), false for a browser-session sign-in.
+	Remembered bool
 	// IdleExpiry is the session's idle expiry: the later of the token's
 	// and a matching companion's (InspectCookies), never past
 	// AbsoluteEnd; set when the session is accepted.
@@ -86,7 +90,7 @@ func (m *Manager[T]) inspect(token string, ck *carried) (TokenInfo, error) {
 	if env := &o.env; env.V != 0 {
 		info.OriginKeyID, info.SessionID, info.SignInID = env.Org, env.Sid, env.Sin
 		info.IssuedAt, info.ExpiresAt, info.SignedInAt = time.Unix(env.Iat, 0), time.Unix(env.Exp, 0), time.Unix(env.Abs, 0)
-		info.AbsoluteEnd = time.Unix(cfg.absoluteEnd(env.Abs), 0)
+		info.AbsoluteEnd, info.Remembered = time.Unix(cfg.absoluteEnd(env.Abs, env.Rem), 0), env.Rem
 		info.Data = append(json.RawMessage(nil), env.Data...)
 	}
 	if err != nil {

@@ -27,7 +27,9 @@ import (
 // in two releases: the first reads version N and N+1 and still writes N;
 // once every instance runs it, the second writes N+1. This version of the
 // library reads and writes version 2 (version 1, without sign-in id and
-// origin key, was never released and is refused).
+// origin key, was never released and is refused). Version 2 is not
+// released yet either, so fields join it without a new version until its
+// first release ("rem" did); from then on it is frozen.
 const (
 	formatVersion = 2
 	ivLen         = 12
@@ -47,6 +49,7 @@ type envelope struct {
 	Iat  int64           `json:"iat"`  // issue time of this token
 	Exp  int64           `json:"exp"`  // expiry: idle timeout after iat, capped by the absolute lifetime
 	Abs  int64           `json:"abs"`  // absolute start: the sign-in time, which no refresh moves
+	Rem  bool            `json:"rem"`  // "remember me": persistent cookies and the Remember lifetimes; false: a browser-session sign-in
 	Tbs  string          `json:"tbs"`  // IV segment of the tombstone checked when this token was written, or ""
 	Data json.RawMessage `json:"data"` // the user's data, JSON
 }
@@ -349,7 +352,7 @@ func ivSegment(token string) string {
 // The claims are written in exactly one form (appendEnvelope's), the form
 // encoding/json gives the envelope struct:
 //
-//	{"v":2,"sid":"…","sin":"…","org":"…","iat":N,"exp":N,"abs":N,"tbs":"…","data":…}
+//	{"v":2,"sid":"…","sin":"…","org":"…","iat":N,"exp":N,"abs":N,"rem":B,"tbs":"…","data":…}
 //
 // parseEnvelope reads that form and nothing else (tokens are authenticated,
 // so any other form was not made by this library).
@@ -360,6 +363,7 @@ const (
 	envIat  = `","iat":`
 	envExp  = `,"exp":`
 	envAbs  = `,"abs":`
+	envRem  = `,"rem":`
 	envTbs  = `,"tbs":"`
 	envData = `","data":`
 )
@@ -379,6 +383,8 @@ func appendEnvelope(dst []byte, env *envelope) []byte {
 	dst = strconv.AppendInt(dst, env.Exp, 10)
 	dst = append(dst, envAbs...)
 	dst = strconv.AppendInt(dst, env.Abs, 10)
+	dst = append(dst, envRem...)
+	dst = strconv.AppendBool(dst, env.Rem)
 	dst = append(dst, envTbs...)
 	dst = append(dst, env.Tbs...)
 	dst = append(dst, envData...)
@@ -390,7 +396,15 @@ func appendEnvelope(dst []byte, env *envelope) []byte {
 func envelopeLen(env *envelope) int {
 	return len(envV) + len(env.Sid) + len(envSin) + len(env.Sin) + len(envOrg) + len(env.Org) +
 		len(envIat) + decimalLen(env.Iat) + len(envExp) + decimalLen(env.Exp) + len(envAbs) + decimalLen(env.Abs) +
-		len(envTbs) + len(env.Tbs) + len(envData) + len(env.Data) + 1
+		len(envRem) + boolLen(env.Rem) + len(envTbs) + len(env.Tbs) + len(envData) + len(env.Data) + 1
+}
+
+// boolLen returns the length of b in JSON.
+func boolLen(b bool) int {
+	if b {
+		return len("true")
+	}
+	return len("false")
 }
 
 // decimalLen returns the length of n in decimal.
@@ -443,6 +457,18 @@ func parseEnvelope(pt []byte, env *envelope) error {
 		}
 		times[k], rest = n, rest[used:]
 	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(envRem)); !ok {
+		return bad("field order")
+	}
+	var rem bool
+	switch {
+	case bytes.HasPrefix(rest, []byte("true")):
+		rem, rest = true, rest[len("true"):]
+	case bytes.HasPrefix(rest, []byte("false")):
+		rest = rest[len("false"):]
+	default:
+		return bad("remember me")
+	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(envTbs)); !ok {
 		return bad("field order")
 	}
@@ -461,7 +487,7 @@ func parseEnvelope(pt []byte, env *envelope) error {
 	id := func(b []byte) string { return span[at(b)-base:][:len(b)] }
 	*env = envelope{
 		V: formatVersion, Sid: id(sid), Sin: id(sin), Org: id(org),
-		Iat: times[0], Exp: times[1], Abs: times[2], Tbs: id(tbs), Data: rest[:len(rest)-1],
+		Iat: times[0], Exp: times[1], Abs: times[2], Rem: rem, Tbs: id(tbs), Data: rest[:len(rest)-1],
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package jwesession
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,28 +99,66 @@ func ltAssertRejected(t testing.TB, res readResult, err error) {
 	assert.Equal(t, "private, no-cache", res.Rec.Header().Get("Cache-Control"))
 }
 
+// ltSignIn signs in user, remembered or not, and returns the Cookie header
+// for the next request.
+func ltSignIn(t testing.TB, m *Manager[testData], user string, rem bool) string {
+	t.Helper()
+	if !rem {
+		return signIn(t, m, user)
+	}
+	rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignInRemembered(testData{User: user}))
+	})
+	return cookieHeader("", rec)
+}
+
+// ltMaxAge returns the Max-Age http.Cookie reports for a cookie of a
+// sign-in of kind rem meant to live secs: 0 (none) for a browser-session
+// one.
+func ltMaxAge(rem bool, secs int64) int {
+	if !rem {
+		return 0
+	}
+	return int(secs)
+}
+
 var ltCustom = Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: time.Minute, Leeway: 5 * time.Second}
 
 func TestIdleExpiry(t *testing.T) {
+	remCustom := ltCustom
+	remCustom.RememberIdleTimeout, remCustom.RememberAbsoluteTimeout = 20*time.Minute, 2*time.Hour
 	for _, c := range []struct {
 		name              string
 		cfg               Config
+		rem               bool
 		idle, abs, leeway time.Duration
 	}{
-		{"defaults", Config{}, 30 * time.Minute, 8 * time.Hour, 30 * time.Second},
-		{"custom", ltCustom, 10 * time.Minute, time.Hour, 5 * time.Second},
+		{"defaults", Config{}, false, 30 * time.Minute, 8 * time.Hour, 30 * time.Second},
+		{"custom", remCustom, false, 10 * time.Minute, time.Hour, 5 * time.Second},
+		{"remembered, defaults", Config{}, true, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 30 * time.Second},
+		{"remembered, custom", remCustom, true, 20 * time.Minute, 2 * time.Hour, 5 * time.Second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, clk := newTestManager(t, c.cfg, nil)
 			t0 := clk.Now()
 			rec := serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-				require.NoError(t, s.SignIn(testData{User: "alice"}))
+				if c.rem {
+					require.NoError(t, s.SignInRemembered(testData{User: "alice"}))
+				} else {
+					require.NoError(t, s.SignIn(testData{User: "alice"}))
+				}
 				assert.Equal(t, t0.Unix(), s.SignedInAt().Unix())
+				assert.Equal(t, c.rem, s.Remembered())
 			})
 			env, maxAge := ltWritten(t, m, rec)
 			assert.Equal(t, t0.Unix(), env.Iat)
 			assert.Equal(t, t0.Add(c.idle).Unix(), env.Exp)
-			assert.Equal(t, int(c.abs/time.Second), maxAge, "Max-Age is the absolute end")
+			assert.Equal(t, c.rem, env.Rem)
+			assert.Equal(t, ltMaxAge(c.rem, int64(c.abs/time.Second)), maxAge, "Max-Age is the absolute end; none for a browser session")
+			if !c.rem {
+				assert.NotContains(t, setCookies(rec)[0], "Max-Age")
+				assert.NotContains(t, setCookies(rec)[0], "Expires")
+			}
 			cookie := cookieHeader("", rec)
 
 			clk.Advance(c.idle + c.leeway)
@@ -186,7 +225,8 @@ func TestSlidingRefreshThrottle(t *testing.T) {
 				assert.Equal(t, sid, csid)
 				assert.Equal(t, now, ciat)
 				assert.Equal(t, now+int64(cfg.IdleTimeout/time.Second), cexp, "the refresh extends exp")
-				assert.Equal(t, int(cfg.IdleTimeout/time.Second), maxAge)
+				assert.Equal(t, 0, maxAge, "a browser-session sign-in's companion is a browser-session cookie")
+				assert.NotContains(t, setCookies(res.Rec)[0], "Max-Age")
 				iat = now
 				cookie = cookieHeader(cookie, res.Rec)
 				require.Equal(t, tok, rotToken(t, m, cookie), "the session token is never re-issued by a read")
@@ -196,11 +236,20 @@ func TestSlidingRefreshThrottle(t *testing.T) {
 	}
 }
 
+// Both kinds of sign-in, with the same lifetimes: a remembered one's
+// cookies carry Max-Age up to the absolute end, a browser-session one's
+// none.
 func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
-	m, clk := newTestManager(t, Config{}, nil)
+	for _, rem := range []bool{false, true} {
+		t.Run(fmt.Sprint("remembered ", rem), func(t *testing.T) { ltAbsoluteLifetimeEndsActiveSession(t, rem) })
+	}
+}
+
+func ltAbsoluteLifetimeEndsActiveSession(t *testing.T, rem bool) {
+	m, clk := newTestManager(t, Config{RememberIdleTimeout: 30 * time.Minute, RememberAbsoluteTimeout: 8 * time.Hour}, nil)
 	t0 := clk.Now().Unix()
 	end := t0 + 8*3600
-	cookie := signIn(t, m, "alice")
+	cookie := ltSignIn(t, m, "alice", rem)
 	tok := rotToken(t, m, cookie)
 	sid := rotClaims(t, m, tok).Sid
 
@@ -214,7 +263,7 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 		require.True(t, res.OK)
 		csid, _, exp, maxAge := ltCompanion(t, res.Rec)
 		assert.Equal(t, min(now+1800, end), exp, "at %d min", i*20)
-		assert.Equal(t, int(exp-now), maxAge, "the companion's Max-Age follows its exp at %d min", i*20)
+		assert.Equal(t, ltMaxAge(rem, exp-now), maxAge, "the companion's Max-Age follows its exp at %d min", i*20)
 		assert.Equal(t, sid, csid)
 		cookie = cookieHeader(cookie, res.Rec)
 		require.Equal(t, tok, rotToken(t, m, cookie), "no refresh re-issues the token (nor moves its absolute start)")
@@ -229,7 +278,8 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 	assert.Equal(t, clk.Now().Unix(), env.Iat)
 	assert.Equal(t, end, env.Exp, "Touch does not extend past the absolute lifetime")
 	assert.Equal(t, t0, env.Abs)
-	assert.Equal(t, 600, maxAge)
+	assert.Equal(t, ltMaxAge(rem, 600), maxAge)
+	assert.Equal(t, rem, env.Rem, "Touch keeps the kind")
 	assert.Equal(t, cpDeletion(cpCompanion), cpLine(t, rec, cpCompanion), "the carried companion deleted")
 	cookie = cookieHeader(cookie, rec)
 
@@ -243,7 +293,8 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 	assert.NotEqual(t, sid, env.Sid)
 	assert.Equal(t, t0, env.Abs, "Renew keeps the absolute start")
 	assert.Equal(t, end, env.Exp, "Renew does not extend past the absolute lifetime")
-	assert.Equal(t, 300, maxAge)
+	assert.Equal(t, ltMaxAge(rem, 300), maxAge)
+	assert.Equal(t, rem, env.Rem, "Renew keeps the kind")
 	cookie = cookieHeader(cookie, rec)
 
 	// 7h58m: a data change neither.
@@ -254,7 +305,8 @@ func TestAbsoluteLifetimeEndsActiveSession(t *testing.T) {
 	env, maxAge = ltWritten(t, m, rec)
 	assert.Equal(t, end, env.Exp)
 	assert.Equal(t, t0, env.Abs)
-	assert.Equal(t, 120, maxAge)
+	assert.Equal(t, ltMaxAge(rem, 120), maxAge)
+	assert.Equal(t, rem, env.Rem, "a data change keeps the kind")
 	cookie = cookieHeader(cookie, rec)
 
 	// Valid up to the end plus the leeway, expired just after.
@@ -285,18 +337,23 @@ func TestAbsoluteLifetimeFromClaims(t *testing.T) {
 func TestSignInResetsAbsoluteRenewKeepsIt(t *testing.T) {
 	const step = 20 * time.Minute
 	t.Run("sign-in", func(t *testing.T) {
-		m, clk := newTestManager(t, Config{}, nil)
+		// A remembered sign-in, then a new one of the other kind: the kind
+		// is the new sign-in's.
+		m, clk := newTestManager(t, Config{RememberIdleTimeout: 30 * time.Minute, RememberAbsoluteTimeout: 8 * time.Hour}, nil)
 		t0 := clk.Now()
-		cookie := ltKeepAlive(t, m, clk, signIn(t, m, "alice"), 7*time.Hour, step)
+		cookie := ltKeepAlive(t, m, clk, ltSignIn(t, m, "alice", true), 7*time.Hour, step)
 		rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 			assert.Equal(t, t0.Unix(), s.SignedInAt().Unix())
+			assert.True(t, s.Remembered())
 			require.NoError(t, s.SignIn(testData{User: "alice"}))
+			assert.False(t, s.Remembered())
 			assert.Equal(t, clk.Now().Unix(), s.SignedInAt().Unix(), "a new sign-in starts a new absolute lifetime")
 		})
 		env, maxAge := ltWritten(t, m, rec)
 		assert.Equal(t, clk.Now().Unix(), env.Abs)
 		assert.Equal(t, clk.Now().Unix()+1800, env.Exp, "exp no longer capped by the old sign-in")
-		assert.Equal(t, 8*3600, maxAge, "Max-Age is the new sign-in's absolute end")
+		assert.False(t, env.Rem, "the new sign-in's kind")
+		assert.Equal(t, 0, maxAge, "a browser-session cookie")
 		cpLine(t, rec, cpTombstone) // the old sign-in ended as by a sign-out
 		// Alive well past the first sign-in's end (t0 + 8h).
 		cookie = ltKeepAlive(t, m, clk, cookieHeader(cookie, rec), 2*time.Hour, step)
@@ -305,9 +362,9 @@ func TestSignInResetsAbsoluteRenewKeepsIt(t *testing.T) {
 		require.NoError(t, res.Err)
 	})
 	t.Run("renew", func(t *testing.T) {
-		m, clk := newTestManager(t, Config{}, nil)
+		m, clk := newTestManager(t, Config{RememberIdleTimeout: 30 * time.Minute, RememberAbsoluteTimeout: 8 * time.Hour}, nil)
 		t0 := clk.Now()
-		cookie := ltKeepAlive(t, m, clk, signIn(t, m, "alice"), 7*time.Hour, step)
+		cookie := ltKeepAlive(t, m, clk, ltSignIn(t, m, "alice", true), 7*time.Hour, step)
 		var sid string
 		rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 			sid = s.ID()
@@ -320,6 +377,7 @@ func TestSignInResetsAbsoluteRenewKeepsIt(t *testing.T) {
 		assert.NotEqual(t, sid, env.Sid)
 		assert.Equal(t, clk.Now().Unix()+1800, env.Exp)
 		assert.Equal(t, 3600, maxAge, "Max-Age is the kept absolute end")
+		assert.True(t, env.Rem, "Renew keeps the kind")
 		cookie = ltKeepAlive(t, m, clk, cookieHeader(cookie, rec), 40*time.Minute, step) // t0 + 7h40m
 		clk.Advance(20*time.Minute + 30*time.Second)                                     // t0 + 8h + leeway
 		res := read(t, m, cookie)
@@ -369,18 +427,20 @@ func TestNotYetValid(t *testing.T) {
 
 // The session token's Max-Age is its absolute end (companions extend its
 // idle expiry past its own exp, and the browser must keep it meanwhile); a
-// companion's is its exp; both capped at the 400 days browsers keep.
+// companion's is its exp; both capped at the 400 days browsers keep (a
+// RememberAbsoluteTimeout beyond is refused). Only remembered sign-ins
+// have a Max-Age.
 func TestMaxAgeIsAbsoluteEndCapped(t *testing.T) {
 	const day = 24 * time.Hour
 	const cap400 = 400 * 24 * 3600
 	signInRec := func(t *testing.T, m *Manager[testData]) *httptest.ResponseRecorder {
 		return serve(t, m, "", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
-			require.NoError(t, s.SignIn(testData{User: "alice"}))
+			require.NoError(t, s.SignInRemembered(testData{User: "alice"}))
 		})
 	}
 	t.Run("capped at 400 days", func(t *testing.T) {
-		for _, idle := range []time.Duration{30 * time.Minute, 400*day + time.Second, 500 * day} {
-			m, clk := newTestManager(t, Config{IdleTimeout: idle, AbsoluteTimeout: 1000 * day}, nil)
+		for _, idle := range []time.Duration{30 * time.Minute, 399 * day, 400 * day} {
+			m, clk := newTestManager(t, Config{RememberIdleTimeout: idle, RememberAbsoluteTimeout: 400 * day}, nil)
 			now := clk.Now().Unix()
 			rec := signInRec(t, m)
 			env, maxAge := ltWritten(t, m, rec)
@@ -393,17 +453,24 @@ func TestMaxAgeIsAbsoluteEndCapped(t *testing.T) {
 			res := read(t, m, cookieHeader("", rec))
 			require.NoError(t, res.Err)
 			_, _, exp, maxAge := ltCompanion(t, res.Rec)
-			assert.Equal(t, min(cap400, int(idle/time.Second)), maxAge)
-			assert.Equal(t, clk.Now().Unix()+int64(idle/time.Second), exp)
+			wantExp := min(clk.Now().Unix()+int64(idle/time.Second), now+cap400)
+			assert.Equal(t, wantExp, exp)
+			assert.Equal(t, min(cap400, int(wantExp-clk.Now().Unix())), maxAge)
 		}
 	})
 	t.Run("exactly 400 days", func(t *testing.T) {
-		m, _ := newTestManager(t, Config{IdleTimeout: 400 * day, AbsoluteTimeout: 400 * day}, nil)
+		m, _ := newTestManager(t, Config{RememberIdleTimeout: 400 * day, RememberAbsoluteTimeout: 400 * day}, nil)
 		_, maxAge := ltWritten(t, m, signInRec(t, m))
 		assert.Equal(t, cap400, maxAge)
+		_, err := New[testData](Config{RememberAbsoluteTimeout: 400*day + time.Second}, mustKeyring(t, "a:primary:"+secretA))
+		require.ErrorIs(t, err, ErrInvalidConfig)
+		assert.Contains(t, err.Error(), "lower it to 400 days or less")
+		// A browser-session sign-in has no Max-Age: any AbsoluteTimeout.
+		_, err = New[testData](Config{IdleTimeout: 500 * day, AbsoluteTimeout: 1000 * day}, mustKeyring(t, "a:primary:"+secretA))
+		require.NoError(t, err)
 	})
 	t.Run("the absolute end, not exp", func(t *testing.T) {
-		m, clk := newTestManager(t, Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 3 * time.Hour}, nil)
+		m, clk := newTestManager(t, Config{RememberIdleTimeout: 2 * time.Hour, RememberAbsoluteTimeout: 3 * time.Hour}, nil)
 		t0 := clk.Now().Unix()
 		rec := signInRec(t, m)
 		env, maxAge := ltWritten(t, m, rec)
@@ -444,6 +511,28 @@ func TestTokenExpClamped(t *testing.T) {
 		require.NoError(t, read(t, m, cookie).Err)
 		clk.Advance(time.Second)
 		ltAssertRejected(t, read(t, m, cookie), ErrExpired)
+	})
+	// The clamp uses the sign-in's own idle timeout: a remembered token
+	// may claim RememberIdleTimeout, a browser-session one only
+	// IdleTimeout.
+	t.Run("by the sign-in's kind", func(t *testing.T) {
+		const week = 7 * 24 * 3600
+		for _, rem := range []bool{false, true} {
+			m, clk := newTestManager(t, Config{}, nil)
+			now := clk.Now().Unix()
+			cookie := ltForge(t, m, envelope{Sid: "sid-1", Iat: now, Exp: now + 30*24*3600, Abs: now, Rem: rem, Data: json.RawMessage(`{"user":"eve"}`)})
+			want := now + 1830
+			if rem {
+				want = now + week + 30
+			}
+			res := read(t, m, cookie)
+			require.NoError(t, res.Err)
+			assert.Equal(t, want, res.Exp, "remembered %v", rem)
+			clk.Advance(time.Duration(want-now+30) * time.Second)
+			require.NoError(t, read(t, m, cookie).Err)
+			clk.Advance(time.Second)
+			ltAssertRejected(t, read(t, m, cookie), ErrExpired)
+		}
 	})
 	t.Run("idle timeout lowered", func(t *testing.T) {
 		long, clk := newTestManager(t, Config{IdleTimeout: time.Hour}, nil)

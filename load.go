@@ -56,13 +56,14 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 		}
 		o.tbs = iv
 	}
-	o.last, o.exp = env.Iat, min(cfg.clampExp(env.Iat, env.Exp), cfg.absoluteEnd(env.Abs))
+	end := cfg.absoluteEnd(env.Abs, env.Rem)
+	o.last, o.exp = env.Iat, min(cfg.clampExp(env.Iat, env.Exp, env.Rem), end)
 	if ck.companion != "" && now-env.Iat >= seconds(cfg.RefreshAfter) {
 		// Only a token whose own refresh is due needs its companion: before
 		// that, its own expiry is later than any idle check.
-		if iat, exp, ok := c.openCompanion(r, ck.companion, env.Sid, now); ok {
-			o.last, o.exp = max(o.last, iat), max(o.exp, min(exp, cfg.absoluteEnd(env.Abs)))
+		if iat, exp, ok := c.openCompanion(r, ck.companion, env.Sid, now, env.Rem); ok {
+			o.last, o.exp = max(o.last, iat), max(o.exp, min(exp, end))
 		}
 	}
-	return cfg.checkTimes(env.Iat, env.Abs, o.exp, now)
+	return cfg.checkTimes(env.Iat, env.Abs, o.exp, now, env.Rem)
 }

@@ -253,11 +253,11 @@ func TestCachePolicyTable(t *testing.T) {
 						require.Len(t, cookies, 1, got["Set-Cookie"])
 						assert.Equal(t, m.CookieName(), cookies[0].Name)
 						assert.NotEmpty(t, cookies[0].Value)
-						assert.Positive(t, cookies[0].MaxAge)
+						assert.Zero(t, cookies[0].MaxAge, "a browser-session sign-in: no Max-Age")
 					case mwCompanion:
 						require.Len(t, cookies, 1, got["Set-Cookie"])
 						assert.Equal(t, cpCompanion, cookies[0].Name)
-						assert.Positive(t, cookies[0].MaxAge)
+						assert.Zero(t, cookies[0].MaxAge, "a browser-session sign-in: no Max-Age")
 					case mwSignOut:
 						set, deleted := names(got["Set-Cookie"])
 						assert.Equal(t, []string{cpTombstone}, set)

@@ -37,7 +37,7 @@ func (c *managerCore) swap(kr *Keyring, attrs ...any) {
 	}
 	log := c.cfg.Logger
 	attrs = append(attrs, "keyring", kr, "primary", kr.Primary().ID)
-	if at, ok := kr.SafeToRetireAt(c.cfg.AbsoluteTimeout, c.cfg.Leeway); ok {
+	if at, ok := kr.SafeToRetireAt(c.cfg.maxAbsolute(), c.cfg.Leeway); ok {
 		attrs = append(attrs, "safe_to_retire_at", at.Format(time.RFC3339))
 	}
 	log.Info("jwesession: keyring replaced", attrs...)
@@ -47,7 +47,7 @@ func (c *managerCore) swap(kr *Keyring, attrs ...any) {
 	// A key that was decrypt-only and older than the primary, now retired
 	// before the time the old keyring said was safe: sessions still under
 	// it end now. Right for a leaked key, a mistake otherwise.
-	at, ok := old.src.SafeToRetireAt(c.cfg.AbsoluteTimeout, c.cfg.Leeway)
+	at, ok := old.src.SafeToRetireAt(c.cfg.maxAbsolute(), c.cfg.Leeway)
 	if !ok || !c.cfg.Now().Before(at) {
 		return
 	}
@@ -65,12 +65,14 @@ func (c *managerCore) swap(kr *Keyring, attrs ...any) {
 // SafeToRetireAt returns the time from which the previous primary of the
 // manager's keyring (the newest decrypt-only key older than the primary)
 // can be retired without signing anybody out: the keyring's PromotedAt plus
-// Config.AbsoluteTimeout plus Config.Leeway, rounded up to a whole second
+// the longest absolute lifetime any sign-in can have (the longer of
+// Config.AbsoluteTimeout and Config.RememberAbsoluteTimeout) plus
+// Config.Leeway, rounded up to a whole second
 // (see Keyring.SafeToRetireAt). ok is false when the keyring records no
 // promotion time (a keys file without a "promoted:" line) or has no such
 // key. Retiring earlier signs out the sessions still under that key.
 func (m *Manager[T]) SafeToRetireAt() (time.Time, bool) {
-	return m.Keyring().SafeToRetireAt(m.core.cfg.AbsoluteTimeout, m.core.cfg.Leeway)
+	return m.Keyring().SafeToRetireAt(m.core.cfg.maxAbsolute(), m.core.cfg.Leeway)
 }
 
 // ReloadKeysFile reads the keys file at path (see ParseKeysFile), following

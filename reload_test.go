@@ -181,38 +181,57 @@ func TestSafeToRetireAt(t *testing.T) {
 	})
 	t.Run("manager uses its lifetimes", func(t *testing.T) {
 		kr := mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA)
-		m, _ := newTestManager(t, Config{AbsoluteTimeout: 2 * time.Hour, Leeway: 5 * time.Second}, kr)
-		_, ok := m.SafeToRetireAt()
-		assert.False(t, ok, "no promotion time yet")
-		require.NoError(t, m.SetKeyring(kr.WithPromotedAt(p.Add(500*time.Millisecond))))
-		at, ok := m.SafeToRetireAt()
-		require.True(t, ok)
-		assert.Equal(t, p.Add(2*time.Hour+6*time.Second), at.UTC(), "rounded up to a whole second")
+		// The longest absolute lifetime any sign-in can have, whichever
+		// kind it is.
+		for _, c := range []struct {
+			abs, remAbs, want time.Duration
+		}{
+			{2 * time.Hour, 90 * time.Minute, 2 * time.Hour},
+			{2 * time.Hour, 3 * time.Hour, 3 * time.Hour},
+			{8 * time.Hour, 0, 30 * 24 * time.Hour}, // the default RememberAbsoluteTimeout
+		} {
+			m, _ := newTestManager(t, Config{AbsoluteTimeout: c.abs, RememberIdleTimeout: time.Hour, RememberAbsoluteTimeout: c.remAbs, Leeway: 5 * time.Second}, kr)
+			_, ok := m.SafeToRetireAt()
+			assert.False(t, ok, "no promotion time yet")
+			require.NoError(t, m.SetKeyring(kr.WithPromotedAt(p.Add(500*time.Millisecond))))
+			at, ok := m.SafeToRetireAt()
+			require.True(t, ok)
+			assert.Equal(t, p.Add(c.want+6*time.Second), at.UTC(), "rounded up to a whole second (%+v)", c)
+		}
 	})
 	// The time is exact: a sign-in under the old primary at the promotion
 	// time, kept alive, is still valid one second before SafeToRetireAt
 	// and expired at it, with the old key still decrypt-only. So retiring
 	// at SafeToRetireAt signs nobody out, and the bound is tight.
 	t.Run("tight and safe", func(t *testing.T) {
-		for _, signInAt := range []time.Duration{0, -time.Nanosecond, -time.Hour / 2} {
-			cfg := Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, RefreshAfter: time.Minute}
-			old, clk := newTestManager(t, cfg, mustKeyring(t, "a:primary:"+secretA))
-			clk.t = p.Add(signInAt)
-			c := signIn(t, old, "alice")
+		// Each kind of sign-in in turn has the longest absolute lifetime.
+		for _, c := range []struct {
+			cfg Config
+			rem bool
+		}{
+			{Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 2 * time.Hour, RememberIdleTimeout: time.Hour, RememberAbsoluteTimeout: time.Hour, RefreshAfter: time.Minute}, false},
+			{Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, RememberIdleTimeout: 2 * time.Hour, RememberAbsoluteTimeout: 2 * time.Hour, RefreshAfter: time.Minute}, true},
+		} {
+			for _, signInAt := range []time.Duration{0, -time.Nanosecond, -time.Hour / 2} {
+				cfg := c.cfg
+				old, clk := newTestManager(t, cfg, mustKeyring(t, "a:primary:"+secretA))
+				clk.t = p.Add(signInAt)
+				c := ltSignIn(t, old, "alice", c.rem)
 
-			kr := mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA).WithPromotedAt(p)
-			cfg.Now = clk.Now
-			m, _ := newTestManager(t, cfg, kr)
-			at, ok := m.SafeToRetireAt()
-			require.True(t, ok)
-			if signInAt == 0 { // the latest sign-in an old-key token can have
-				clk.t = at.Add(-time.Second)
+				kr := mustKeyring(t, "b:primary:"+secretB, "a:decrypt-only:"+secretA).WithPromotedAt(p)
+				cfg.Now = clk.Now
+				m, _ := newTestManager(t, cfg, kr)
+				at, ok := m.SafeToRetireAt()
+				require.True(t, ok)
+				if signInAt == 0 { // the latest sign-in an old-key token can have
+					clk.t = at.Add(-time.Second)
+					res := read(t, m, c)
+					require.NoError(t, res.Err, "sign-in at P: still valid a second before %v", at)
+				}
+				clk.t = at
 				res := read(t, m, c)
-				require.NoError(t, res.Err, "sign-in at P: still valid a second before %v", at)
+				require.ErrorIs(t, res.Err, ErrExpired, "sign-in at P%+v: expired at %v", signInAt, at)
 			}
-			clk.t = at
-			res := read(t, m, c)
-			require.ErrorIs(t, res.Err, ErrExpired, "sign-in at P%+v: expired at %v", signInAt, at)
 		}
 	})
 }
@@ -451,8 +470,10 @@ func TestRetiringEarlyWarns(t *testing.T) {
 		warns bool
 	}{
 		{"before the safe time", p.Add(time.Hour), true},
-		{"a second before", p.Add(8*time.Hour + 30*time.Second), true},
-		{"at the safe time", p.Add(8*time.Hour + 31*time.Second), false},
+		// The longest absolute lifetime any sign-in can have: the default
+		// RememberAbsoluteTimeout.
+		{"a second before", p.Add(30*24*time.Hour + 30*time.Second), true},
+		{"at the safe time", p.Add(30*24*time.Hour + 31*time.Second), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var logs rlLog
@@ -467,7 +488,7 @@ func TestRetiringEarlyWarns(t *testing.T) {
 			require.Len(t, recs, 1)
 			assert.Equal(t, "WARN", recs[0]["level"])
 			assert.Equal(t, "a", recs[0]["key"])
-			assert.Equal(t, "2026-11-23T20:00:31Z", recs[0]["safe_to_retire_at"])
+			assert.Equal(t, "2026-12-23T12:00:31Z", recs[0]["safe_to_retire_at"])
 		})
 	}
 }

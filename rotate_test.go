@@ -964,7 +964,7 @@ func TestRefreshUnderDecryptOnlyWritesCompanion(t *testing.T) {
 	require.Len(t, cs, 1, "only the companion: %q", setCookies(res.Rec))
 	assert.Equal(t, m.core.names.companion, cs[0].Name)
 	assert.Equal(t, "b", rotKid(t, cs[0].Value), "the companion is sealed under the primary")
-	assert.Equal(t, 1800, cs[0].MaxAge)
+	assert.Equal(t, 0, cs[0].MaxAge, "a browser-session sign-in's companion")
 	assert.Equal(t, "no-store, private", res.Rec.Header().Get("Cache-Control"))
 	c2 := cookieHeader(c, res.Rec)
 	assert.Equal(t, rotToken(t, m, c), rotToken(t, m, c2), "the token is untouched")
@@ -1163,7 +1163,7 @@ func TestWhichKeySeals(t *testing.T) {
 			rec := serve(t, m, cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { c.op(t, s) })
 			written := map[string]bool{}
 			for _, ck := range rec.Result().Cookies() {
-				if ck.MaxAge > 0 {
+				if ck.MaxAge >= 0 { // set, not deleted
 					written[ck.Name] = true
 					assert.Equal(t, c.kid, rotKid(t, ck.Value), ck.Name)
 				}
@@ -1287,7 +1287,7 @@ func TestSetKeyringConcurrent(t *testing.T) {
 // the new key keeping their origin, so retiring the old key early would
 // sign them out: the retirement waits for SafeToRetireAt.
 func TestFleetRotationSequence(t *testing.T) {
-	cfg := Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: 2 * time.Minute}
+	cfg := Config{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, RememberIdleTimeout: 10 * time.Minute, RememberAbsoluteTimeout: time.Hour, RefreshAfter: 2 * time.Minute}
 	m, clk := newTestManager(t, cfg, mustKeyring(t, "a:primary:"+secretA))
 	type sess struct{ user, cookie string }
 	var live []*sess

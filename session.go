@@ -93,6 +93,7 @@ type Session[T any] struct {
 	last    int64       // latest issue time (token or companion)
 	exp     int64       // idle expiry
 	abs     int64       // sign-in time
+	rem     bool        // "remember me": persistent cookies, the Remember lifetimes
 	tbs     string      // IV of the tombstone the request carried, checked
 	data    T
 	raw     []byte // data as encoded JSON
@@ -145,7 +146,7 @@ func (s *Session[T]) load() {
 	}
 	env := &o.env
 	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
-	s.last, s.exp, s.abs, s.tbs = o.last, o.exp, env.Abs, o.tbs
+	s.last, s.exp, s.abs, s.rem, s.tbs = o.last, o.exp, env.Abs, env.Rem, o.tbs
 	s.raw, s.loadRaw = env.Data, env.Data
 	s.refresh = now-o.last >= seconds(cfg.RefreshAfter)
 }
@@ -234,9 +235,10 @@ func newID() string {
 }
 
 // put encodes v and stores it, checking that the resulting token fits.
-// With fresh, a new sign-in (session id, sign-in id, sign-in time)
-// replaces any current one, which ends as with Clear. s.mu must be held.
-func (s *Session[T]) put(op string, v T, fresh bool) error {
+// With fresh, a new sign-in (session id, sign-in id, sign-in time) of
+// kind rem replaces any current one, which ends as with Clear; without a
+// session, a browser-session sign-in starts. s.mu must be held.
+func (s *Session[T]) put(op string, v T, fresh, rem bool) error {
 	if err := s.mutable(op); err != nil {
 		return err
 	}
@@ -245,17 +247,17 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 		return fmt.Errorf("jwesession: failed to %s session: encoding data: %w", op, err)
 	}
 	now := s.now()
-	sid, abs := s.sid, s.abs
+	sid, abs, kind := s.sid, s.abs, s.rem
 	if fresh || !s.has {
-		sid, abs = newID(), now
+		sid, abs, kind = newID(), now, rem && fresh
 	}
-	if err := s.fits(sid, abs, raw, now); err != nil {
+	if err := s.fits(sid, abs, kind, raw, now); err != nil {
 		return failed(op, err, "")
 	}
 	if fresh || !s.has {
 		s.end()
-		s.sid, s.sin, s.org, s.abs, s.has, s.reissue = sid, newID(), s.ring.primary.id, abs, true, true
-		s.last, s.exp = now, s.m.cfg.expiry(now, abs)
+		s.sid, s.sin, s.org, s.abs, s.rem, s.has, s.reissue = sid, newID(), s.ring.primary.id, abs, kind, true, true
+		s.last, s.exp = now, s.m.cfg.expiry(now, abs, kind)
 	}
 	s.data, s.raw, s.clear = v, raw, false
 	return nil
@@ -265,21 +267,22 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 // name it. s.mu must be held.
 func (s *Session[T]) end() {
 	if s.has {
-		s.ended = append(s.ended, tombstoneEntry{Sin: s.sin, End: s.m.cfg.absoluteEnd(s.abs)})
+		// Until the longest absolute end any sign-in can have.
+		s.ended = append(s.ended, tombstoneEntry{Sin: s.sin, End: s.abs + seconds(s.m.cfg.maxAbsolute())})
 	}
 	var zero T
 	s.has, s.sid, s.sin, s.org, s.key, s.data, s.raw = false, "", "", "", nil, zero, nil
-	s.last, s.exp, s.abs = 0, 0, 0
+	s.last, s.exp, s.abs, s.rem = 0, 0, 0, false
 	s.reissue, s.refresh = false, false
 }
 
 // fits returns ErrTooLarge if a token for these claims would not fit the
 // cookie budget.
-func (s *Session[T]) fits(sid string, abs int64, raw []byte, now int64) error {
+func (s *Session[T]) fits(sid string, abs int64, rem bool, raw []byte, now int64) error {
 	// Measured with the longest header, origin key id and sign-in id any
 	// keyring gives, and a tombstone IV, so that a rewrite under a primary
-	// with a longer id still fits.
-	env := envelope{Sid: sid, Sin: newIDShape, Org: maxKeyIDShape, Iat: now, Exp: s.m.cfg.expiry(now, abs), Abs: abs, Tbs: ivShape, Data: raw}
+	// with a longer id still fits (and Rem false, the longer spelling).
+	env := envelope{Sid: sid, Sin: newIDShape, Org: maxKeyIDShape, Iat: now, Exp: s.m.cfg.expiry(now, abs, rem), Abs: abs, Tbs: ivShape, Data: raw}
 	n := tokenLen(maxHeaderLen, envelopeLen(&env))
 	limit := s.m.cfg.MaxChunks * ChunkSize
 	if n > limit {
@@ -302,7 +305,7 @@ const (
 func (s *Session[T]) Set(v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.put("set", v, false)
+	return s.put("set", v, false, false)
 }
 
 // Update calls fn with a copy of the session's data (the zero value when
@@ -324,11 +327,14 @@ func (s *Session[T]) Update(fn func(*T) error) error {
 	if err := fn(&v); err != nil {
 		return err
 	}
-	return s.put("update", v, false)
+	return s.put("update", v, false, false)
 }
 
-// SignIn starts a new sign-in holding v: a new session id, a new sign-in
-// id and a new absolute lifetime. A current sign-in is ended as by Clear
+// SignIn starts a new browser-session sign-in holding v: a new session
+// id, a new sign-in id and a new absolute lifetime. Its cookies carry no
+// Max-Age or Expires, so the browser drops them when it closes; the server
+// still ends it after IdleTimeout without use and AbsoluteTimeout after
+// sign-in. SignInRemembered is the "remember me" form. A current sign-in is ended as by Clear
 // (the response's tombstone names it, so a late response of its requests
 // cannot bring it back). Call it when a user signs in, so a session id
 // planted before sign-in is worthless after it. On a privilege change of
@@ -338,7 +344,7 @@ func (s *Session[T]) Update(fn func(*T) error) error {
 func (s *Session[T]) SignIn(v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.put("sign in", v, true)
+	return s.put("sign in", v, true, false)
 }
 
 // Clear ends the session (sign-out): every form of its cookie is deleted
@@ -458,7 +464,7 @@ func (s *Session[T]) commit(h http.Header) {
 	case s.has && (s.changed() || s.reissue):
 		wrote = s.writeToken(h, now) || wrote
 	case s.has && s.refresh:
-		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs))
+		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs, s.rem), s.rem)
 		wrote = true
 	case !s.has && s.clear:
 		c.deleteOthers(h, &s.cookies, -1)
@@ -480,7 +486,7 @@ func (s *Session[T]) writeToken(h http.Header, now int64) bool {
 	if s.key != nil && s.key.index < dk.index {
 		dk = s.key
 	}
-	env := envelope{Sid: s.sid, Sin: s.sin, Org: s.org, Iat: now, Exp: cfg.expiry(now, s.abs), Abs: s.abs, Tbs: s.tbs, Data: s.raw}
+	env := envelope{Sid: s.sid, Sin: s.sin, Org: s.org, Iat: now, Exp: cfg.expiry(now, s.abs, s.rem), Abs: s.abs, Rem: s.rem, Tbs: s.tbs, Data: s.raw}
 	n := envelopeLen(&env)
 	pt := appendEnvelope(make([]byte, 0, n+tagLen), &env)
 	if tokenLen(len(dk.header), len(pt)) > cfg.MaxChunks*ChunkSize {
@@ -490,8 +496,9 @@ func (s *Session[T]) writeToken(h http.Header, now int64) bool {
 		cfg.Logger.Warn("jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
 		return false
 	}
-	// The token's Max-Age is the absolute end: companions extend its idle
-	// expiry past its own, and the browser must keep it meanwhile.
-	s.m.writeToken(h, dk, pt, cfg.absoluteEnd(s.abs)-now, &s.cookies)
+	// A remembered token's Max-Age is the absolute end: companions extend
+	// its idle expiry past its own, and the browser must keep it
+	// meanwhile. A browser-session token has none.
+	s.m.writeToken(h, dk, pt, cookieAge(s.rem, cfg.absoluteEnd(s.abs, s.rem)-now), &s.cookies)
 	return true
 }

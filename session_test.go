@@ -24,7 +24,7 @@ func TestSignInThenRead(t *testing.T) {
 	require.Len(t, sc, 1)
 	assert.True(t, strings.HasPrefix(sc[0], "__Host-session=eyJ"), sc[0])
 	_, _, attrs := cpSplit(sc[0])
-	assert.Equal(t, "; Path=/; Max-Age=28800; HttpOnly; Secure; SameSite=Lax", attrs, "Max-Age is the absolute end")
+	assert.Equal(t, "; Path=/; HttpOnly; Secure; SameSite=Lax", attrs, "a browser-session cookie: no Max-Age, no Expires")
 	assert.NotContains(t, sc[0], "Domain")
 
 	res := read(t, m, cookieHeader("", rec))

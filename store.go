@@ -176,10 +176,15 @@ func (n *cookieNames) chunkName(i int) string {
 	return n.data + "." + strconv.Itoa(i)
 }
 
-// appendAttrs appends the attributes every cookie of the library carries.
+// appendAttrs appends the attributes every cookie of the library carries;
+// a negative maxAge (noMaxAge) writes no Max-Age: a browser-session
+// cookie, which the browser drops when it closes.
 func appendAttrs(dst []byte, maxAge int, dev bool) []byte {
-	dst = append(dst, "; Path=/; Max-Age="...)
-	dst = strconv.AppendInt(dst, int64(maxAge), 10)
+	dst = append(dst, "; Path=/"...)
+	if maxAge >= 0 {
+		dst = append(dst, "; Max-Age="...)
+		dst = strconv.AppendInt(dst, int64(maxAge), 10)
+	}
 	dst = append(dst, "; HttpOnly"...)
 	if !dev {
 		dst = append(dst, "; Secure"...)
@@ -191,16 +196,26 @@ func appendAttrs(dst []byte, maxAge int, dev bool) []byte {
 // digits).
 const maxAttrsLen = len("; Path=/; Max-Age=; HttpOnly; Secure; SameSite=Lax") + 20
 
-// clampMaxAge returns maxAge within 1 second and the 400 days browsers keep
-// a cookie.
-func clampMaxAge(maxAge int64) int { return int(max(1, min(maxAge, maxAgeCap))) }
+// noMaxAge is the Max-Age of a browser-session cookie: none.
+const noMaxAge = -1
+
+// cookieAge returns the Max-Age of a cookie of a sign-in of kind rem
+// that the browser should keep for maxAge seconds: noMaxAge for a
+// browser-session sign-in, else maxAge within 1 second and the 400 days
+// browsers keep a cookie.
+func cookieAge(rem bool, maxAge int64) int {
+	if !rem {
+		return noMaxAge
+	}
+	return int(max(1, min(maxAge, maxAgeCap)))
+}
 
 // writeCookie seals the plaintext in pt (with tagLen bytes of spare
 // capacity) under dk's key for purpose p and adds it to h as the cookie
-// name, unchunked.
-func (m *managerCore) writeCookie(h http.Header, name string, dk *derivedKey, p purpose, pt []byte, maxAge int64) {
+// name, unchunked, with the Max-Age maxAge (see cookieAge).
+func (m *managerCore) writeCookie(h http.Header, name string, dk *derivedKey, p purpose, pt []byte, maxAge int) {
 	var attrs [maxAttrsLen]byte
-	attr := appendAttrs(attrs[:0], clampMaxAge(maxAge), m.cfg.DevelopmentCookies)
+	attr := appendAttrs(attrs[:0], maxAge, m.cfg.DevelopmentCookies)
 	var line strings.Builder
 	line.Grow(len(name) + 1 + tokenLen(len(dk.header), len(pt)) + len(attr))
 	line.WriteString(name)
@@ -214,7 +229,7 @@ func (m *managerCore) writeCookie(h http.Header, name string, dk *derivedKey, p 
 // capacity) under dk and adds the Set-Cookie headers: one cookie under the
 // bare name when the token fits, else chunks name.0…; then the deletion of
 // every other name the session could use (see deleteOthers).
-func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAge int64, c *carried) {
+func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAge int, c *carried) {
 	// Room for the token's lines and the deletions in one allocation:
 	// MaxChunks names, the other form, the companion and a tombstone.
 	h["Set-Cookie"] = slices.Grow(h["Set-Cookie"], m.cfg.MaxChunks+3)
@@ -225,7 +240,7 @@ func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAg
 		return
 	}
 	var attrs [maxAttrsLen]byte
-	attr := appendAttrs(attrs[:0], clampMaxAge(maxAge), m.cfg.DevelopmentCookies)
+	attr := appendAttrs(attrs[:0], maxAge, m.cfg.DevelopmentCookies)
 	var tok strings.Builder
 	tok.Grow(tl)
 	dk.writeToken(&tok, purposeData, pt)

@@ -89,7 +89,9 @@ func (c *managerCore) writeTombstone(h http.Header, r *ring, carried string, end
 	pt, _ := json.Marshal(tombstone{V: 1, Out: out}) // cannot fail: strings and integers
 	pt = slices.Grow(pt, tagLen)
 	n := len(h["Set-Cookie"])
-	c.writeCookie(h, c.names.tombstone, r.primary, purposeTombstone, pt, end+c.cfg.leeway()-now)
+	// Always persistent: it must outlive every token of the sign-ins it
+	// names, remembered ones included.
+	c.writeCookie(h, c.names.tombstone, r.primary, purposeTombstone, pt, cookieAge(true, end+c.cfg.leeway()-now))
 	return ivSegment(cookieValue(h["Set-Cookie"][n]))
 }
 

@@ -133,7 +133,7 @@ func TestSignOutWritesTombstoneDeletesEveryName(t *testing.T) {
 			}
 			assert.Equal(t, "no-store, private", rec.Header().Get("Cache-Control"))
 			_, value, attrs := cpSplit(cpLine(t, rec, cpTombstone))
-			end := t0 + 8*3600
+			end := t0 + maxAbs(m) // the longest absolute lifetime any sign-in can have
 			assert.Equal(t, []tbEntry{{sin, end}}, tbOpen(t, value))
 			assert.Equal(t, cpAttrs(end+30-clk.Now().Unix(), false), attrs, "Max-Age = end + leeway - now")
 
@@ -229,7 +229,7 @@ func TestTombstoneKeepsNewestFour(t *testing.T) {
 	for i := range 5 {
 		b.Do(func(s *Session[testData]) { require.NoError(t, s.SignIn(testData{User: fmt.Sprint("user", i)})) })
 		slow = append(slow, b.Cookie())
-		want = append(want, tbEntry{read(t, m, b.Cookie()).SIN, clk.Now().Unix() + 8*3600})
+		want = append(want, tbEntry{read(t, m, b.Cookie()).SIN, clk.Now().Unix() + maxAbs(m)})
 		clk.Advance(time.Minute)
 		rec := b.Do(func(s *Session[testData]) { require.NoError(t, s.Clear()) })
 		_, value, attrs := cpSplit(cpLine(t, rec, cpTombstone))
@@ -253,7 +253,7 @@ func TestTombstoneKeepsNewestFour(t *testing.T) {
 func TestTombstoneDropsEndedEntries(t *testing.T) {
 	for _, late := range []int64{30, 31} { // seconds past the first end
 		t.Run(fmt.Sprintf("end+%ds", late), func(t *testing.T) {
-			m, clk := newTestManager(t, Config{AbsoluteTimeout: time.Hour}, nil)
+			m, clk := newTestManager(t, Config{AbsoluteTimeout: time.Hour, RememberIdleTimeout: time.Hour, RememberAbsoluteTimeout: time.Hour}, nil)
 			t0 := clk.Now().Unix()
 			b := cpNewBrowser(t, m)
 			var sins []string
@@ -285,7 +285,7 @@ func TestUnusableTombstoneIgnored(t *testing.T) {
 	other, _ := newTestManager(t, Config{CookieName: "other"}, nil) // same key, another base name
 	cookie := signIn(t, m, "alice")
 	sin := read(t, m, cookie).SIN
-	pt := tbPT(tbEntry{sin, clk.Now().Unix() + 8*3600})
+	pt := tbPT(tbEntry{sin, clk.Now().Unix() + maxAbs(m)})
 	for _, c := range []struct {
 		name, value string
 		want        error
@@ -312,7 +312,7 @@ func TestUnusableTombstoneIgnored(t *testing.T) {
 			// A sign-out over it writes a tombstone of its own sign-in only.
 			rec := tbDo(t, m, cookie+"; "+cpTombstone+"="+c.value, (*Session[testData]).Clear)
 			_, v, _ := cpSplit(cpLine(t, rec, cpTombstone))
-			assert.Equal(t, []tbEntry{{sin, clk.Now().Unix() + 8*3600}}, tbOpen(t, v))
+			assert.Equal(t, []tbEntry{{sin, clk.Now().Unix() + maxAbs(m)}}, tbOpen(t, v))
 		})
 	}
 	// The tombstone's value is no session token either.
@@ -336,7 +336,7 @@ func TestSignInOverSignInTombstonesOld(t *testing.T) {
 			assert.ElementsMatch(t, []string{cpTombstone, "__Host-session"}, set)
 			assert.Empty(t, deleted)
 			_, v, _ := cpSplit(cpLine(t, bob, cpTombstone))
-			assert.Equal(t, []tbEntry{{alice.SIN, clk.Now().Unix() - 60 + 8*3600}}, tbOpen(t, v))
+			assert.Equal(t, []tbEntry{{alice.SIN, clk.Now().Unix() - 60 + maxAbs(m)}}, tbOpen(t, v))
 			if oldLast {
 				b.Arrive(bob, slow)
 			} else {

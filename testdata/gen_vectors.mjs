@@ -26,7 +26,8 @@
 //           (the same form for all three purposes)
 //   plaintexts (the field order of the Go structs):
 //     session token (format version 2)
-//       {"v":2,"sid":...,"sin":...,"org":KID,"iat":...,"exp":...,"abs":...,"tbs":"" or IV segment,"data":...}
+//       {"v":2,"sid":...,"sin":...,"org":KID,"iat":...,"exp":...,"abs":...,"rem":false or true,"tbs":"" or IV segment,"data":...}
+//       (rem: a "remember me" sign-in, whose lifetimes are the Remember ones)
 //     companion   {"v":1,"sid":...,"iat":...,"exp":...}
 //     tombstone   {"v":1,"out":[{"sin":...,"end":...},...]}
 
@@ -36,6 +37,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 const SALT = "jwesession v1";
 const IDLE = 1800; // the default IdleTimeout, seconds
 const ABSOLUTE = 8 * 3600; // the default AbsoluteTimeout, seconds
+const REMEMBER_IDLE = 7 * 24 * 3600; // the default RememberIdleTimeout, seconds
 
 const b64u = (buf) => Buffer.from(buf).toString("base64url");
 
@@ -72,7 +74,7 @@ const seal = (key, kid, iv, plaintext) => sealParts(key, kid, iv, plaintext).joi
 
 // Plaintexts. Insertion order is the field order of the Go structs.
 const envelope = (e) =>
-  JSON.stringify({ v: 2, sid: e.sid, sin: e.sin, org: e.org, iat: e.iat, exp: e.exp, abs: e.abs, tbs: e.tbs, data: e.data });
+  JSON.stringify({ v: 2, sid: e.sid, sin: e.sin, org: e.org, iat: e.iat, exp: e.exp, abs: e.abs, rem: e.rem ?? false, tbs: e.tbs, data: e.data });
 const companion = (c) => JSON.stringify({ v: 1, sid: c.sid, iat: c.iat, exp: c.exp });
 const tombstone = (out) => JSON.stringify({ v: 1, out: out.map((o) => ({ sin: o.sin, end: o.end })) });
 
@@ -161,6 +163,15 @@ const inputs = [
     kid: null,
     iv_hex: "606162636465666768696a6b",
     claims: { sid: "YWxpY2UtYWdhaW4tc2lkLQ", sin: "c2lnbi1pbi02LWFsaWNlLQ", iat: 1795000900, abs: 1795000900, tbs: b64u(Buffer.from(T1_IV, "hex")), data: { user: "alice", n: 2 } },
+  },
+  {
+    name: "derived kid, a remember-me sign-in: rem true, expiry the RememberIdleTimeout after iat",
+    purpose: "data",
+    secret: S1,
+    cookie_base_name: "session",
+    kid: null,
+    iv_hex: "707172737475767778797a7b",
+    claims: { sid: "cmVtZW1iZXJlZC1zaWQtNw", sin: "cmVtZW1iZXJlZC1zaW4tNw", iat: 1795040000, abs: 1795000000, exp: 1795040000 + REMEMBER_IDLE, rem: true, tbs: "", data: { user: "frank" } },
   },
   {
     name: "companion of vector 1 (derived kid, default cookie name)",

@@ -67,28 +67,42 @@ func TestLifetimeFlags(t *testing.T) {
 		}
 	})
 
+	const day = 24 * 60 * 60
 	for _, tc := range []struct {
-		name           string
-		args           []string
-		idle, absolute int64 // seconds
+		name                 string
+		args                 []string
+		remember             bool
+		idle, absolute, tomb int64 // seconds: the sign-in's lifetimes, and its tombstone entry's
 	}{
-		{"defaults", nil, 30 * 60, 8 * 60 * 60},
-		{"zero is the default", []string{"-idle-timeout", "0", "-absolute-timeout", "0s", "-refresh-after", "0"}, 30 * 60, 8 * 60 * 60},
-		{"set", []string{"-idle-timeout", "10m", "-absolute-timeout", "1h", "-refresh-after", "2m"}, 10 * 60, 60 * 60},
-		{"idle capped by absolute", []string{"-idle-timeout", "10m", "-absolute-timeout", "10m"}, 10 * 60, 10 * 60},
+		{"defaults", nil, false, 30 * 60, 8 * 60 * 60, 30 * day},
+		{"zero is the default", []string{"-idle-timeout", "0", "-absolute-timeout", "0s", "-refresh-after", "0", "-remember-idle-timeout", "0", "-remember-absolute-timeout", "0s"}, false, 30 * 60, 8 * 60 * 60, 30 * day},
+		{"set", []string{"-idle-timeout", "10m", "-absolute-timeout", "1h", "-refresh-after", "2m", "-remember-idle-timeout", "20m", "-remember-absolute-timeout", "2h"}, false, 10 * 60, 60 * 60, 2 * 60 * 60},
+		{"idle capped by absolute", []string{"-idle-timeout", "10m", "-absolute-timeout", "10m", "-remember-idle-timeout", "10m", "-remember-absolute-timeout", "10m"}, false, 10 * 60, 10 * 60, 10 * 60},
+		{"remembered, defaults", nil, true, 7 * day, 30 * day, 30 * day},
+		{"remembered, set", []string{"-idle-timeout", "10m", "-absolute-timeout", "3h", "-refresh-after", "2m", "-remember-idle-timeout", "20m", "-remember-absolute-timeout", "2h"}, true, 20 * 60, 2 * 60 * 60, 3 * 60 * 60},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := startDemo(t, env("JWESESSION_SECRET", secret1), tc.args...)
 			c := newClient(t, d.base)
-			r := c.login("alice")
+			form := url.Values{"user": {"alice"}}
+			if tc.remember {
+				form.Set("remember", "on")
+			}
+			r := c.post("/login", form)
+			require.Equal(t, http.StatusSeeOther, r.StatusCode)
 			tok := openToken(t, secret1, written(r)["session"].Value)
-			assert.Equal(t, tc.idle, tok.Exp-tok.Iat, "the token's expiry: -idle-timeout")
-			assert.InDelta(t, tc.absolute, written(r)["session"].MaxAge, 1, "the token's Max-Age: the absolute end, -absolute-timeout")
+			assert.Equal(t, tc.remember, tok.Rem)
+			assert.Equal(t, tc.idle, tok.Exp-tok.Iat, "the token's expiry: -idle-timeout or -remember-idle-timeout")
+			if tc.remember {
+				assert.InDelta(t, tc.absolute, written(r)["session"].MaxAge, 1, "the token's Max-Age: the absolute end, -remember-absolute-timeout")
+			} else {
+				assertBrowserSession(t, r, "session")
+			}
 			r = c.post("/logout", nil)
 			ts := openTombstone(t, secret1, written(r)[tombstoneName].Value)
 			require.Len(t, ts.Out, 1)
-			assert.Equal(t, tok.Abs+tc.absolute, ts.Out[0].End, "the sign-in's absolute end")
+			assert.Equal(t, tok.Abs+tc.tomb, ts.Out[0].End, "the longest absolute end any sign-in can have")
 		})
 	}
 }
@@ -128,7 +142,7 @@ func TestSlidingRefresh(t *testing.T) {
 	assert.GreaterOrEqual(t, comp.Iat, cl.Iat+1)
 	assert.Equal(t, comp.Iat+3, comp.Exp, "a later idle expiry: issue time + -idle-timeout")
 	assert.Greater(t, comp.Exp, cl.Exp, "past the token's own expiry")
-	assert.InDelta(t, 3, w[companionName].MaxAge, 1, "Max-Age: its expiry")
+	assertBrowserSession(t, r, companionName) // the companion follows the sign-in's kind
 	assert.Equal(t, tok, c.token("session"), "the session token is untouched")
 	assert.Equal(t, []string{"session", companionName}, c.jarNames())
 

@@ -65,6 +65,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	idle := fs.Duration("idle-timeout", 0, "Config.IdleTimeout: how long a session lives without a write or refresh (default: the library's, 30m)")
 	absolute := fs.Duration("absolute-timeout", 0, "Config.AbsoluteTimeout: how long a sign-in lasts (default: the library's, 8h)")
 	refresh := fs.Duration("refresh-after", 0, "Config.RefreshAfter: the age after which a read extends the idle expiry (default: the library's, 5m)")
+	remIdle := fs.Duration("remember-idle-timeout", 0, "Config.RememberIdleTimeout: the idle timeout of a \"remember me\" sign-in (default: the library's, 168h)")
+	remAbsolute := fs.Duration("remember-absolute-timeout", 0, "Config.RememberAbsoluteTimeout: how long a \"remember me\" sign-in lasts (default: the library's, 720h)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,8 +76,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if *reload <= 0 {
 		return errors.New("-reload-interval must be positive")
 	}
-	if *idle < 0 || *absolute < 0 || *refresh < 0 {
-		return errors.New("-idle-timeout, -absolute-timeout and -refresh-after must not be negative")
+	if min(*idle, *absolute, *refresh, *remIdle, *remAbsolute) < 0 {
+		return errors.New("-idle-timeout, -absolute-timeout, -refresh-after, -remember-idle-timeout and -remember-absolute-timeout must not be negative")
 	}
 	kr, err := loadKeyring(*keysFile, lookup, stderr)
 	if err != nil {
@@ -83,12 +85,14 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	m, err := jwesession.New[demoSession](jwesession.Config{
-		DevelopmentCookies: !*secure,
-		MaxChunks:          maxChunks,
-		IdleTimeout:        *idle,
-		AbsoluteTimeout:    *absolute,
-		RefreshAfter:       *refresh,
-		Logger:             logger,
+		DevelopmentCookies:      !*secure,
+		MaxChunks:               maxChunks,
+		IdleTimeout:             *idle,
+		AbsoluteTimeout:         *absolute,
+		RefreshAfter:            *refresh,
+		RememberIdleTimeout:     *remIdle,
+		RememberAbsoluteTimeout: *remAbsolute,
+		Logger:                  logger,
 	}, kr)
 	if err != nil {
 		return err
@@ -167,7 +171,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="/logout"><button>Sign out</button></form>
 <p><a href="/admin">admin</a> · <a href="/public">public page</a></p>
 {{else}}<p>not signed in</p>
-<form method="post" action="/login"><label>user <input name="user" pattern="[A-Za-z0-9._\-]{1,64}" required></label> <button>Sign in</button></form>
+<form method="post" action="/login"><label>user <input name="user" pattern="[A-Za-z0-9._\-]{1,64}" required></label> <label><input type="checkbox" name="remember"> remember me</label> <button>Sign in</button></form>
 {{end}}{{if .Err}}<p>previous cookie rejected: {{.Err}}</p>{{end}}
 </body></html>
 `))
@@ -210,7 +214,11 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 			http.Error(w, "user must be 1 to 64 of A-Za-z0-9._-", http.StatusBadRequest)
 			return
 		}
-		if err := session(r).SignIn(demoSession{User: user}); err != nil {
+		signIn := session(r).SignIn // a browser-session cookie
+		if r.PostFormValue("remember") == "on" {
+			signIn = session(r).SignInRemembered // a persistent one
+		}
+		if err := signIn(demoSession{User: user}); err != nil {
 			http.Error(w, "could not sign in", http.StatusInternalServerError)
 			return
 		}

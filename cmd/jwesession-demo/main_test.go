@@ -309,11 +309,12 @@ func (c *client) setCookie(name, value string) {
 	c.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
 
-// written returns the cookies a response sets (Max-Age > 0), by name.
+// written returns the cookies a response sets (not deletions: Max-Age
+// absent for a browser-session cookie, or positive), by name.
 func written(r response) map[string]*http.Cookie {
 	out := map[string]*http.Cookie{}
 	for _, ck := range r.Cookies() {
-		if ck.MaxAge > 0 {
+		if ck.MaxAge >= 0 {
 			out[ck.Name] = ck
 		}
 	}
@@ -376,7 +377,28 @@ func assertSessionCookie(t *testing.T, ck *http.Cookie) {
 	assert.Equal(t, "/", ck.Path, "%s: Path", ck.Name)
 	assert.Empty(t, ck.Domain, "%s: Domain", ck.Name)
 	assert.False(t, ck.Secure, "%s: development cookies are not Secure", ck.Name)
-	assert.Positive(t, ck.MaxAge, "%s: Max-Age", ck.Name)
+	assert.GreaterOrEqual(t, ck.MaxAge, 0, "%s: set, not deleted", ck.Name)
+}
+
+// maxAbsolute is the demo's longest absolute lifetime with the library's
+// defaults (RememberAbsoluteTimeout, 30 days): what a tombstone's entries
+// last.
+const maxAbsolute = 30 * 24 * 60 * 60
+
+// assertBrowserSession checks that the Set-Cookie line of r for name
+// carries neither Max-Age nor Expires: the browser drops it when it
+// closes.
+func assertBrowserSession(t *testing.T, r response, name string) {
+	t.Helper()
+	found := false
+	for _, line := range r.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, name+"=") {
+			found = true
+			assert.NotContains(t, line, "Max-Age", line)
+			assert.NotContains(t, line, "Expires", line)
+		}
+	}
+	assert.True(t, found, "no %s cookie set: %v", name, summary(r))
 }
 
 // assertNoSetCookie checks that r changes no cookie.
@@ -432,6 +454,7 @@ type claims struct {
 	Iat  int64       `json:"iat"`
 	Exp  int64       `json:"exp"`
 	Abs  int64       `json:"abs"`
+	Rem  bool        `json:"rem"`
 	Tbs  string      `json:"tbs"`
 	Data demoSession `json:"data"`
 }
@@ -908,7 +931,8 @@ func TestSignIn(t *testing.T) {
 	assert.Equal(t, first.Iat, first.Abs)
 	assert.Equal(t, int64(30*60), first.Exp-first.Iat, "the library's default idle timeout")
 	assert.Empty(t, first.Tbs, "no tombstone was carried")
-	assert.InDelta(t, 8*60*60, w["session"].MaxAge, 1, "the token's Max-Age is the absolute end (default 8h)")
+	assertBrowserSession(t, r, "session") // without remember=on
+	assert.False(t, first.Rem)
 
 	r = c.get("/")
 	assert.Equal(t, http.StatusOK, r.StatusCode)
@@ -939,7 +963,7 @@ func TestSignIn(t *testing.T) {
 	ts := openTombstone(t, secret1, w[tombstoneName].Value)
 	require.Len(t, ts.Out, 1, "the tombstone names the ended sign-in")
 	assert.Equal(t, first.Sin, ts.Out[0].Sin)
-	assert.Equal(t, first.Abs+8*60*60, ts.Out[0].End, "until its absolute end")
+	assert.Equal(t, first.Abs+maxAbsolute, ts.Out[0].End, "until the longest absolute end a sign-in can have")
 	second := openToken(t, secret1, c.token("session"))
 	assert.Equal(t, "bob.smith_2-x", second.Data.User)
 	assert.NotEqual(t, first.Sid, second.Sid, "a new sign-in gets a new session id")
@@ -1118,14 +1142,14 @@ func TestNoteTooLarge(t *testing.T) {
 		})
 	}
 
-	// The largest notes that fit four chunks are accepted: 11,480 bytes
+	// The largest notes that fit four chunks are accepted: 11,474 bytes
 	// need under 15.8 KB of token (format version 2, measured with the
 	// longest key id, sign-in id and tombstone IV a rewrite may add).
 	c := newClient(t, d.base)
 	c.login("alice")
-	c.setNote(strings.Repeat("y", 11480))
+	c.setNote(strings.Repeat("y", 11474))
 	assert.Equal(t, chunkNames(4), c.jarNames())
-	assert.Contains(t, c.home(), "note: 11480 bytes")
+	assert.Contains(t, c.home(), "note: 11474 bytes")
 }
 
 func TestRenew(t *testing.T) {
@@ -1188,8 +1212,8 @@ func TestLogout(t *testing.T) {
 	ts := openTombstone(t, secret1, w[tombstoneName].Value)
 	require.Len(t, ts.Out, 1)
 	assert.Equal(t, alice.Sin, ts.Out[0].Sin, "the tombstone names the sign-in")
-	assert.Equal(t, alice.Abs+8*60*60, ts.Out[0].End)
-	assert.InDelta(t, alice.Abs+8*60*60+30-time.Now().Unix(), w[tombstoneName].MaxAge, 2, "it lasts until the sign-in's absolute end plus the leeway")
+	assert.Equal(t, alice.Abs+maxAbsolute, ts.Out[0].End)
+	assert.InDelta(t, alice.Abs+maxAbsolute+30-time.Now().Unix(), w[tombstoneName].MaxAge, 2, "it lasts until the longest absolute end a sign-in can have plus the leeway")
 	assert.Equal(t, everyTokenName, deletions(r), "the bare name and every chunk name up to 4 are deleted")
 	assertDeletionsRaw(t, r)
 	assert.Equal(t, []string{tombstoneName}, c.jarNames(), "only the tombstone is left")
@@ -1258,7 +1282,7 @@ func TestLogoutSecure(t *testing.T) {
 	cookieHeader := func(r response) string {
 		var parts []string
 		for _, ck := range r.Cookies() {
-			if ck.MaxAge > 0 {
+			if ck.MaxAge >= 0 {
 				parts = append(parts, ck.Name+"="+ck.Value)
 			}
 		}
@@ -1308,7 +1332,7 @@ func TestRejectedCookie(t *testing.T) {
 	// leeway too).
 	cl := openToken(t, secret1, tok)
 	past := time.Now().Unix() - 31*60 - 100
-	expired := seal(t, secret1, infoToken, seg[0], fmt.Appendf(nil, `{"v":2,"sid":%q,"sin":%q,"org":%q,"iat":%d,"exp":%d,"abs":%d,"tbs":"","data":{"user":"alice"}}`,
+	expired := seal(t, secret1, infoToken, seg[0], fmt.Appendf(nil, `{"v":2,"sid":%q,"sin":%q,"org":%q,"iat":%d,"exp":%d,"abs":%d,"rem":false,"tbs":"","data":{"user":"alice"}}`,
 		cl.Sid, cl.Sin, cl.Org, past, past+30*60, past))
 	require.Equal(t, "alice", openToken(t, secret1, expired).Data.User)
 

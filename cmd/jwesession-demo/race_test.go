@@ -141,7 +141,7 @@ func backdated(t *testing.T, c *client, iat int64) string {
 	t.Helper()
 	tok := c.token("session")
 	cl := openToken(t, secret1, tok)
-	pt := fmt.Appendf(nil, `{"v":2,"sid":%q,"sin":%q,"org":%q,"iat":%d,"exp":%d,"abs":%d,"tbs":"","data":{"user":%q}}`,
+	pt := fmt.Appendf(nil, `{"v":2,"sid":%q,"sin":%q,"org":%q,"iat":%d,"exp":%d,"abs":%d,"rem":false,"tbs":"","data":{"user":%q}}`,
 		cl.Sid, cl.Sin, cl.Org, iat, iat+3, iat, cl.Data.User)
 	return seal(t, secret1, infoToken, strings.Split(tok, ".")[0], pt)
 }

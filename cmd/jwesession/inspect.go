@@ -45,6 +45,7 @@ func sentinelName(err error) string {
 type inspectOptions struct {
 	cookieName             string
 	idle, absolute, leeway time.Duration
+	remIdle, remAbsolute   time.Duration
 }
 
 func (t tool) inspect(args []string) int {
@@ -54,6 +55,8 @@ func (t tool) inspect(args []string) int {
 	fs.StringVar(&o.cookieName, "cookie-name", "session", "the application's cookie base name (keys are derived per name)")
 	fs.DurationVar(&o.idle, "idle", defaultIdle, "the application's IdleTimeout")
 	fs.DurationVar(&o.absolute, "absolute", defaultAbsolute, "the application's AbsoluteTimeout")
+	fs.DurationVar(&o.remIdle, "remember-idle", defaultRememberIdle, "the application's RememberIdleTimeout")
+	fs.DurationVar(&o.remAbsolute, "remember-absolute", defaultRememberAbsolute, "the application's RememberAbsoluteTimeout")
 	fs.DurationVar(&o.leeway, "leeway", defaultLeeway, "the application's Leeway")
 	if code, ok := t.parse(fs, args, inspectUsage); !ok {
 		return code
@@ -68,6 +71,9 @@ func (t tool) inspect(args []string) int {
 	}
 	if o.idle > o.absolute {
 		return t.setupError("inspect", fmt.Errorf("-idle %v exceeds -absolute %v: an application's IdleTimeout is at most its AbsoluteTimeout; pass the application's own with -idle and -absolute", o.idle, o.absolute))
+	}
+	if o.remIdle > o.remAbsolute {
+		return t.setupError("inspect", fmt.Errorf("-remember-idle %v exceeds -remember-absolute %v: an application's RememberIdleTimeout is at most its RememberAbsoluteTimeout; pass the application's own with -remember-idle and -remember-absolute", o.remIdle, o.remAbsolute))
 	}
 	kr, err := t.keyring(*keysFile)
 	if err != nil {
@@ -119,14 +125,16 @@ func (t tool) inspect(args []string) int {
 // shown is the session's (the companion's, once the refresh is due).
 func (t tool) inspector(kr *jwesession.Keyring, o inspectOptions, dev bool) (*jwesession.Manager[json.RawMessage], error) {
 	cfg := jwesession.Config{
-		CookieName:         o.cookieName,
-		DevelopmentCookies: dev,
-		IdleTimeout:        o.idle,
-		AbsoluteTimeout:    o.absolute,
-		Leeway:             o.leeway,
-		MaxChunks:          jwesession.MaxChunksLimit,
-		Now:                t.now,
-		Logger:             slog.New(slog.DiscardHandler),
+		CookieName:              o.cookieName,
+		DevelopmentCookies:      dev,
+		IdleTimeout:             o.idle,
+		AbsoluteTimeout:         o.absolute,
+		RememberIdleTimeout:     o.remIdle,
+		RememberAbsoluteTimeout: o.remAbsolute,
+		Leeway:                  o.leeway,
+		MaxChunks:               jwesession.MaxChunksLimit,
+		Now:                     t.now,
+		Logger:                  slog.New(slog.DiscardHandler),
 	}
 	if o.idle == 0 || o.idle > time.Second {
 		cfg.RefreshAfter = time.Second
@@ -291,9 +299,14 @@ func (t tool) printInfo(kr *jwesession.Keyring, in input, info jwesession.TokenI
 	// The library treats a token whose expiry lies beyond issue + idle +
 	// leeway (whole seconds) as expiring then.
 	expires := when(info.ExpiresAt, now)
-	if limit := info.IssuedAt.Add(o.idle.Truncate(time.Second) + o.leeway.Truncate(time.Second)); info.ExpiresAt.After(limit) {
-		expires += fmt.Sprintf("; treated as %s (issued + idle %v + leeway %v)", when(limit, now), o.idle, o.leeway)
+	idle, kind := o.idle, "browser session (no Max-Age; IdleTimeout, AbsoluteTimeout)"
+	if info.Remembered {
+		idle, kind = o.remIdle, "remember me (persistent; RememberIdleTimeout, RememberAbsoluteTimeout)"
 	}
+	if limit := info.IssuedAt.Add(idle.Truncate(time.Second) + o.leeway.Truncate(time.Second)); info.ExpiresAt.After(limit) {
+		expires += fmt.Sprintf("; treated as %s (issued + idle %v + leeway %v)", when(limit, now), idle, o.leeway)
+	}
+	fmt.Fprintf(w, "sign-in kind: %s\n", kind)
 	fmt.Fprintf(w, "expires: %s\n", expires)
 	if err == nil {
 		fmt.Fprintf(w, "idle expiry: %s\n", when(info.IdleExpiry, now))

@@ -58,6 +58,41 @@ func TestInspectValid(t *testing.T) {
 	assert.Equal(t, "2026-11-23T12:15:30Z (in 15m30s)", r.fields()["idle expiry"], "issued + -idle + leeway: the clamp")
 }
 
+// A "remember me" token: its kind is shown, and its lifetimes are the
+// Remember ones (-remember-idle, -remember-absolute), the browser-session
+// ones ignored.
+func TestInspectRemembered(t *testing.T) {
+	env := []string{"JWESESSION_KEYS", "a:primary:" + secret1}
+	kr := keys(t, env[1])
+	b := &browser{}
+	newApp(t, kr, jwesession.Config{}).signInRemembered(b, userData{User: "alice"})
+	tok := b.value(t, "__Host-session")
+	r := runTool(t, tok, env, t0, "inspect")
+	require.Equal(t, 0, r.code, r.err)
+	f := r.fields()
+	assert.Contains(t, f["sign-in kind"], "remember me")
+	assert.Equal(t, "2026-11-30T12:00:00Z (in 168h0m0s)", f["idle expiry"], "issued + the default RememberIdleTimeout")
+	assert.Equal(t, "2026-12-23T12:00:00Z (in 720h0m0s)", f["absolute end"], "signed in + the default RememberAbsoluteTimeout")
+
+	r = runTool(t, tok, env, t0, "inspect", "-remember-idle", "1h", "-remember-absolute", "2h", "-idle", "1m", "-absolute", "1m")
+	require.Equal(t, 0, r.code, r.err)
+	f = r.fields()
+	assert.Equal(t, "2026-11-23T13:00:30Z (in 1h0m30s)", f["idle expiry"], "issued + -remember-idle + leeway: the clamp")
+	assert.Contains(t, f["expires"], "treated as 2026-11-23T13:00:30Z (in 1h0m30s) (issued + idle 1h0m0s + leeway 30s)")
+	assert.Equal(t, "2026-11-23T14:00:00Z (in 2h0m0s)", f["absolute end"])
+
+	// A browser-session token says so.
+	plain := &browser{}
+	newApp(t, kr, jwesession.Config{}).signIn(plain, userData{User: "bob"})
+	r = runTool(t, plain.value(t, "__Host-session"), env, t0, "inspect")
+	require.Equal(t, 0, r.code, r.err)
+	assert.Contains(t, r.fields()["sign-in kind"], "browser session")
+
+	r = runTool(t, tok, env, t0, "inspect", "-remember-idle", "3h", "-remember-absolute", "2h")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.err, "-remember-idle 3h0m0s exceeds -remember-absolute 2h0m0s")
+}
+
 func TestInspectInputForms(t *testing.T) {
 	env := []string{"JWESESSION_SECRET", secret1}
 	kr, err := jwesession.KeyringFromSecret(secret1)

@@ -24,9 +24,11 @@
 // signed out in this browser), with the same prefix (__Host-, __Secure- or
 // none), as a request would. Keys come from -keys-file, or JWESESSION_KEYS
 // or JWESESSION_SECRET; keys are derived per cookie name, so -cookie-name
-// must be the application's (default "session"), and -idle, -absolute and
-// -leeway its IdleTimeout, AbsoluteTimeout and Leeway (the library's
-// defaults: 30m, 8h, 30s).
+// must be the application's (default "session"), and -idle, -absolute,
+// -remember-idle, -remember-absolute and -leeway its IdleTimeout,
+// AbsoluteTimeout, RememberIdleTimeout, RememberAbsoluteTimeout and Leeway
+// (the library's defaults: 30m, 8h, 168h, 720h, 30s); a token records
+// whether its sign-in is a "remember me" one, and which pair applies.
 //
 // rotate reads a keys file (-keys-file, or standard input) and prints the
 // keys file of one rotation step on standard output, comments kept; what it
@@ -41,7 +43,10 @@
 //	           again, it replaces the recorded time
 //	retire     the decrypt-only keys older than the primary become retired;
 //	           refused without a "promoted:" line (run confirm) and before
-//	           promoted + -absolute + -leeway, unless -force
+//	           promoted + -absolute + -leeway, unless -force (-absolute:
+//	           the longest absolute lifetime any sign-in can have, the
+//	           longer of AbsoluteTimeout and RememberAbsoluteTimeout;
+//	           default the library's RememberAbsoluteTimeout, 720h)
 //	           (-key ID: that key only; a leaked key is retired with -force)
 //	remove     the retired keys are dropped
 //	emergency  a whole new keyring: one new primary, nothing else (every
@@ -88,12 +93,13 @@ const keygenUsage = `  jwesession keygen
       print a new secret, then its JWESESSION_KEYS entry as a new decrypt-only key
 `
 
-const inspectUsage = `  jwesession inspect [-keys-file F] [-cookie-name session] [-idle 30m] [-absolute 8h] [-leeway 30s] < cookie
+const inspectUsage = `  jwesession inspect [-keys-file F] [-cookie-name session] [-idle 30m] [-absolute 8h] [-remember-idle 168h] [-remember-absolute 720h] [-leeway 30s] < cookie
       show what a token, cookie or Cookie: header holds and whether a request
       carrying it is accepted (exit 0), or why it is rejected (exit 1); the
       companion (~r.NAME) and tombstone (~t.NAME) cookies given are applied
       keys from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET
       -idle, -absolute, -leeway  the application's IdleTimeout, AbsoluteTimeout and Leeway
+      -remember-idle, -remember-absolute  its RememberIdleTimeout and RememberAbsoluteTimeout
 `
 
 const rotateUsage = `  jwesession rotate add|promote|confirm|retire|remove|emergency [-keys-file F] [flags] > next-keys-file
@@ -101,7 +107,9 @@ const rotateUsage = `  jwesession rotate add|promote|confirm|retire|remove|emerg
       load each step's file on every instance before the next step:
       add, promote, confirm (once every instance has loaded the promotion),
       retire (from the time confirm prints), remove
-      -absolute 8h, -leeway 30s  the applications' AbsoluteTimeout and Leeway
+      -absolute 720h, -leeway 30s  the longest absolute lifetime any of the
+                                 applications' sign-ins can have (the longer of
+                                 AbsoluteTimeout and RememberAbsoluteTimeout) and Leeway
       -at TIME                   confirm: when the last instance loaded the promotion
                                  (RFC 3339, not in the future; default now)
       -force                     retire before the safe time (a leaked key)
@@ -116,8 +124,15 @@ const usage = "usage:\n" + keygenUsage + inspectUsage + rotateUsage +
 const (
 	defaultIdle     = 30 * time.Minute
 	defaultAbsolute = 8 * time.Hour
-	defaultLeeway   = 30 * time.Second
-	maxInput        = 1 << 20
+	// The "remember me" lifetimes (RememberIdleTimeout,
+	// RememberAbsoluteTimeout).
+	defaultRememberIdle     = 7 * 24 * time.Hour
+	defaultRememberAbsolute = 30 * 24 * time.Hour
+	// defaultLongestAbsolute is the longest absolute lifetime a sign-in
+	// can have with the library's defaults: what a retirement waits for.
+	defaultLongestAbsolute = max(defaultAbsolute, defaultRememberAbsolute)
+	defaultLeeway          = 30 * time.Second
+	maxInput               = 1 << 20
 )
 
 // run executes the tool and returns its exit code.

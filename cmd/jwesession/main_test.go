@@ -126,6 +126,11 @@ func (a *app) signIn(b *browser, d userData) {
 	a.serve(b, func(s *jwesession.Session[userData]) { require.NoError(a.t, s.SignIn(d)) })
 }
 
+// signInRemembered signs b in with "remember me".
+func (a *app) signInRemembered(b *browser, d userData) {
+	a.serve(b, func(s *jwesession.Session[userData]) { require.NoError(a.t, s.SignInRemembered(d)) })
+}
+
 // read reads b's session as a page would: the data, the sign-in id, why
 // it was rejected, and the names the response set.
 func (a *app) read(b *browser) (d userData, sin string, set []string, err error) {

@@ -20,7 +20,7 @@ func (t tool) rotate(args []string) int {
 	fs := t.newFlags("rotate")
 	keysPath := fs.String("keys-file", "", "the current keys file (else standard input)")
 	var o rotateOptions
-	fs.DurationVar(&o.absolute, "absolute", defaultAbsolute, "the applications' AbsoluteTimeout")
+	fs.DurationVar(&o.absolute, "absolute", defaultLongestAbsolute, "the longest absolute lifetime any of the applications' sign-ins can have: the longer of AbsoluteTimeout and RememberAbsoluteTimeout")
 	fs.DurationVar(&o.leeway, "leeway", defaultLeeway, "the applications' Leeway")
 	fs.BoolVar(&o.force, "force", false, "retire before the safe time (the leaked-key path)")
 	fs.StringVar(&o.key, "key", "", "retire: this key only")
@@ -195,7 +195,7 @@ func (t tool) confirm(f *keysFile, o rotateOptions, at time.Time) (string, error
 	if !was.IsZero() {
 		msg += fmt.Sprintf("\nreplaced the recorded promoted: %s (running confirm again replaces the time).", rfc3339(was))
 	}
-	msg += fmt.Sprintf("\n%s is safe to retire from %s (promoted + absolute lifetime %v + leeway %v).\n"+
+	msg += fmt.Sprintf("\n%s is safe to retire from %s (promoted + longest absolute lifetime %v + leeway %v).\n"+
 		"next: load this file on every instance; from %s run `jwesession rotate retire`.",
 		f.kids(prev), rfc3339(safe), o.absolute, o.leeway, rfc3339(safe))
 	return msg, nil
@@ -235,7 +235,7 @@ func (t tool) retire(f *keysFile, o rotateOptions) (string, error) {
 		return "", fmt.Errorf("refused: the keys file records no promotion time (no promoted: line), so the tool cannot tell when %s is safe to retire: "+
 			"once every instance has loaded the promoted file, run `jwesession rotate confirm`, then retire from the time it prints; or -force (a leaked key)", list)
 	case t.now().Before(safe):
-		return "", fmt.Errorf("refused: %s is not safe to retire before %s (promoted %s + absolute lifetime %v + leeway %v): sessions under it would be signed out; wait, or -force for a leaked key",
+		return "", fmt.Errorf("refused: %s is not safe to retire before %s (promoted %s + longest absolute lifetime %v + leeway %v): sessions under it would be signed out; wait, or -force for a leaked key",
 			list, rfc3339(safe), rfc3339(f.kr.PromotedAt()), o.absolute, o.leeway)
 	}
 	for _, i := range targets {

@@ -39,9 +39,12 @@ func states(kr *jwesession.Keyring) string {
 // The whole procedure with the tool's files: add, promote, confirm (once
 // every instance has loaded the promotion), retire (refused until safe),
 // remove. The applications' sessions live their whole absolute lifetime
-// (8h) without a write, so nothing but the rotation can end them early.
+// without a write (8h, or 30 days for "remember me", the longest, which
+// the tool's -absolute defaults to), so nothing but the rotation can end
+// them early.
 func TestRotateProcedure(t *testing.T) {
-	cfg := jwesession.Config{IdleTimeout: 8 * time.Hour}
+	cfg := jwesession.Config{IdleTimeout: 8 * time.Hour, RememberIdleTimeout: 30 * 24 * time.Hour}
+	const longest = 30 * 24 * time.Hour
 	start := "# production keys, newest first\n# rotated by jwesession rotate\nold:primary:" + secret1 + "\n"
 	startKR, err := jwesession.ParseKeysFile(start)
 	require.NoError(t, err)
@@ -89,7 +92,7 @@ func TestRotateProcedure(t *testing.T) {
 	a := newApp(t, promotedKR, cfg).at(tp.Add(time.Minute))
 	a.serve(alice, func(s *jwesession.Session[userData]) { require.NoError(t, s.Set(userData{User: "alice", Note: "n"})) })
 	bob := &browser{}
-	newApp(t, addKR, cfg).at(tp.Add(2*time.Minute)).signIn(bob, userData{User: "bob"})
+	newApp(t, addKR, cfg).at(tp.Add(2*time.Minute)).signInRemembered(bob, userData{User: "bob"})
 	carol := &browser{}
 	a.at(tp.Add(3*time.Minute)).signIn(carol, userData{User: "carol"})
 
@@ -113,27 +116,27 @@ func TestRotateProcedure(t *testing.T) {
 	assert.Equal(t, tc, confirmedKR.PromotedAt())
 	// Safe from the confirmation + the absolute lifetime + the leeway, to
 	// the next whole second.
-	const safeText = "2026-11-23T20:15:31Z"
-	safe := tc.Add(8*time.Hour + 31*time.Second)
-	at, ok := confirmedKR.SafeToRetireAt(8*time.Hour, 30*time.Second)
+	const safeText = "2026-12-23T12:15:31Z"
+	safe := tc.Add(longest + 31*time.Second)
+	at, ok := confirmedKR.SafeToRetireAt(longest, 30*time.Second)
 	require.True(t, ok)
 	require.Equal(t, safe, at)
 	assert.Contains(t, r.err, "recorded promoted: 2026-11-23T12:15:00Z")
-	assert.Contains(t, r.err, "old is safe to retire from "+safeText+" (promoted + absolute lifetime 8h0m0s + leeway 30s)")
+	assert.Contains(t, r.err, "old is safe to retire from "+safeText+" (promoted + longest absolute lifetime 720h0m0s + leeway 30s)")
 	assert.Contains(t, r.err, "rotate retire")
 	assert.NotContains(t, r.err, "replaced")
 
 	// Had the promotion been dated when promote wrote the file, retiring
-	// would have been "safe" from tp + 8h30s + 1s, when Bob, signed in on
-	// the lagging instance, is still signed in.
-	promoteTime := tp.Add(8*time.Hour + 31*time.Second)
+	// would have been "safe" from tp + 720h30s + 1s, when Bob, signed in
+	// ("remember me") on the lagging instance, is still signed in.
+	promoteTime := tp.Add(longest + 31*time.Second)
 	d, _, _, err = newApp(t, confirmedKR, cfg).at(promoteTime).read(bob.clone())
 	require.NoError(t, err)
 	assert.Equal(t, "bob", d.User)
 	r, _ = rotateFile(t, confirmed, promoteTime, "retire")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.err, "not safe to retire before "+safeText)
-	for _, at := range []time.Time{tc, tc.Add(8 * time.Hour), safe.Add(-time.Second)} {
+	for _, at := range []time.Time{tc, tc.Add(8 * time.Hour), tc.Add(8*time.Hour + 31*time.Second), safe.Add(-time.Second)} {
 		r, _ = rotateFile(t, confirmed, at, "retire")
 		assert.Equal(t, 1, r.code, "at %v", at)
 		assert.Contains(t, r.err, "not safe to retire before "+safeText)
@@ -144,7 +147,7 @@ func TestRotateProcedure(t *testing.T) {
 
 	// At the safe time every sign-in of the old key has ended anyway.
 	dave := &browser{}
-	newApp(t, confirmedKR, cfg).at(tc.Add(time.Hour)).signIn(dave, userData{User: "dave"})
+	newApp(t, confirmedKR, cfg).at(tc.Add(time.Hour)).signInRemembered(dave, userData{User: "dave"})
 	_, _, _, err = newApp(t, confirmedKR, cfg).at(safe).read(bob.clone())
 	assert.ErrorIs(t, err, jwesession.ErrExpired)
 
@@ -206,13 +209,13 @@ func TestRotateConfirm(t *testing.T) {
 		msg      []string
 	}{
 		{"now", promoted, nil, 0, "promoted: 2026-11-23T13:00:00Z",
-			[]string{"recorded promoted: 2026-11-23T13:00:00Z", "a is safe to retire from 2026-11-23T21:00:31Z"}},
+			[]string{"recorded promoted: 2026-11-23T13:00:00Z", "a is safe to retire from 2026-12-23T13:00:31Z (promoted + longest absolute lifetime 720h0m0s + leeway 30s)"}},
 		{"-at earlier", promoted, []string{"-at", "2026-11-23T12:30:00Z"}, 0, "promoted: 2026-11-23T12:30:00Z",
-			[]string{"a is safe to retire from 2026-11-23T20:30:31Z"}},
+			[]string{"a is safe to retire from 2026-12-23T12:30:31Z"}},
 		{"-at in another zone, fractional", promoted, []string{"-at", "2026-11-23T13:30:00.9+01:00"}, 0, "promoted: 2026-11-23T12:30:00Z", nil},
 		{"-at now", promoted, []string{"-at", "2026-11-23T13:00:00Z"}, 0, "promoted: 2026-11-23T13:00:00Z", nil},
 		{"the applications' lifetimes", promoted, []string{"-absolute", "1h", "-leeway", "10s"}, 0, "promoted: 2026-11-23T13:00:00Z",
-			[]string{"from 2026-11-23T14:00:11Z (promoted + absolute lifetime 1h0m0s + leeway 10s)"}},
+			[]string{"from 2026-11-23T14:00:11Z (promoted + longest absolute lifetime 1h0m0s + leeway 10s)"}},
 		{"two previous keys", "c:primary:" + secret3 + "\nb:decrypt-only:" + secret2 + "\na:decrypt-only:" + secret1 + "\n", nil, 0, "promoted: 2026-11-23T13:00:00Z",
 			[]string{"b, a is safe to retire"}},
 		{"a newer key waiting", "c:decrypt-only:" + secret3 + "\n" + promoted, nil, 0, "promoted: 2026-11-23T13:00:00Z", nil},
@@ -260,7 +263,7 @@ func TestRotateRetireRules(t *testing.T) {
 		{"no promotion time, by id", noTime, []string{"-key", "a"}, 1, "", "no promotion time"},
 		{"no promotion time, forced", noTime, []string{"-force"}, 0, "b:primary a:retired", "forced: sessions still under a are signed out"},
 		{"leaked old key, forced early", promoted, []string{"-force", "-key", "a"}, 0, "b:primary a:retired", "forced"},
-		{"old key by id, early", promoted, []string{"-key", "a"}, 1, "", "not safe to retire before 2026-11-23T20:00:31Z"},
+		{"old key by id, early", promoted, []string{"-key", "a"}, 1, "", "not safe to retire before 2026-12-23T12:00:31Z"},
 		{"leaked newer key", waiting, []string{"-key", "c"}, 1, "", "-force retires it now"},
 		{"leaked newer key, forced", waiting, []string{"-key", "c", "-force"}, 0, "c:retired b:primary", "retired c"},
 		{"the primary", promoted, []string{"-key", "b", "-force"}, 1, "", "rotate emergency"},
