@@ -3,6 +3,7 @@ package jwesession
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -23,6 +24,28 @@ type Config struct {
 	// TLS-terminating proxy the browser sees HTTPS, so Secure stays right.
 	// The default is false.
 	DevelopmentCookies bool
+	// Domain shares the cookies with every subdomain of this host name
+	// (e.g. "example.com", no leading dot). The __Host- prefix forbids a
+	// Domain, so the cookies are then written "__Secure-" + CookieName, and
+	// any subdomain (a user-content or a compromised one) can set or
+	// shadow them: share only with hosts you trust as much as this one.
+	// The default is "": host-only cookies.
+	Domain string
+	// Path limits the cookies to requests under this path. A Path other
+	// than "/" also rules out __Host- (the cookies are "__Secure-" +
+	// CookieName). The default is "/".
+	Path string
+	// SameSite is the cookies' SameSite attribute: http.SameSiteLaxMode,
+	// http.SameSiteStrictMode, or http.SameSiteNoneMode (sent on
+	// cross-site requests too, so it needs Secure: not with
+	// DevelopmentCookies; protect every state-changing route against CSRF
+	// yourself). The default (zero) is Lax.
+	SameSite http.SameSite
+	// Partitioned adds the Partitioned attribute (CHIPS): in a page
+	// embedded in another site (an iframe), the browser keeps a separate
+	// cookie jar per embedding site. It needs Secure (not with
+	// DevelopmentCookies). The default is false.
+	Partitioned bool
 	// IdleTimeout is how long a session lives without a write or a
 	// refresh. A token whose expiry lies further than IdleTimeout + Leeway
 	// past its issue time (which the library never writes) is treated as
@@ -79,6 +102,7 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.CookieName == "" {
 		cfg.CookieName = "session"
 	}
+	hostPrefix := strings.HasPrefix(cfg.CookieName, "__Host-")
 	cfg.CookieName = strings.TrimPrefix(strings.TrimPrefix(cfg.CookieName, "__Host-"), "__Secure-")
 	if !validCookieName(cfg.CookieName) || strings.HasPrefix(cfg.CookieName, "__") {
 		return cfg, errf(ErrInvalidConfig, "CookieName must be 1 to 64 of A-Za-z0-9_-, not starting with __ (the library adds the __Host- prefix itself)")
@@ -104,6 +128,9 @@ func (cfg Config) normalize() (Config, error) {
 		return cfg, err
 	}
 	if err := cfg.checkLifetimes(); err != nil {
+		return cfg, err
+	}
+	if err := cfg.checkScope(hostPrefix); err != nil {
 		return cfg, err
 	}
 	if cfg.MaxChunks == 0 {

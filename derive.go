@@ -18,6 +18,7 @@ const (
 	purposeData      purpose = iota // the session token: info "A256GCM <base>"
 	purposeCompanion                // the companion (refresh) cookie: info "A256GCM companion <base>"
 	purposeTombstone                // the tombstone (sign-out) cookie: info "A256GCM tombstone <base>"
+	purposeFlash                    // the flash-message cookie: info "A256GCM flash <base>"
 	numPurposes
 )
 
@@ -29,6 +30,8 @@ func (p purpose) info(base string) string {
 		return "A256GCM companion " + base
 	case purposeTombstone:
 		return "A256GCM tombstone " + base
+	case purposeFlash:
+		return "A256GCM flash " + base
 	}
 	return "A256GCM " + base
 }

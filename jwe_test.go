@@ -891,6 +891,7 @@ var jweVectorPurposes = map[string]struct {
 	"data":      {purposeData, "A256GCM "},
 	"companion": {purposeCompanion, "A256GCM companion "},
 	"tombstone": {purposeTombstone, "A256GCM tombstone "},
+	"flash":     {purposeFlash, "A256GCM flash "},
 }
 
 func jweVectors(t testing.TB) []jweVector {
@@ -911,7 +912,8 @@ func jweVectors(t testing.TB) []jweVector {
 	require.GreaterOrEqual(t, count["data"], 4)
 	require.GreaterOrEqual(t, count["companion"], 1)
 	require.GreaterOrEqual(t, count["tombstone"], 1)
-	require.Len(t, count, 3, "purposes: %v", count)
+	require.GreaterOrEqual(t, count["flash"], 1)
+	require.Len(t, count, 4, "purposes: %v", count)
 	return file.Vectors
 }
 
@@ -1012,6 +1014,16 @@ func TestVectors(t *testing.T) {
 				jweCheckCompanionVector(t, v, r)
 			case purposeTombstone:
 				jweCheckTombstoneVector(t, v, r)
+			case purposeFlash:
+				var f flashPlain
+				require.NoError(t, json.Unmarshal([]byte(v.Plaintext), &f))
+				assert.Equal(t, 1, f.V)
+				pt, err := json.Marshal(f)
+				require.NoError(t, err)
+				assert.Equal(t, v.Plaintext, string(pt), "the one form")
+				m, err := New[testData](Config{CookieName: v.CookieBaseName, Now: func() time.Time { return time.Unix(f.Iat, 0) }, Logger: quietLogger()}, kr)
+				require.NoError(t, err)
+				assert.Equal(t, f.Msgs, m.core.openFlash(r, v.Token, f.Iat), "the library reads the messages")
 			}
 
 			// Another purpose's key, or another cookie name's, does not

@@ -206,8 +206,8 @@ func TestCompanionOrTombstoneAsSessionRefused(t *testing.T) {
 func TestSessionTokenAsCompanionOrTombstoneIgnored(t *testing.T) {
 	m, _, tok, env := purposeSetup(t)
 	r := m.core.ring.Load()
-	for _, p := range []purpose{purposeCompanion, purposeTombstone} {
-		_, _, err := r.openSealed(tok, min(maxCompanionLen, maxTombstoneLen), p)
+	for _, p := range []purpose{purposeCompanion, purposeTombstone, purposeFlash} {
+		_, _, err := r.openSealed(tok, min(maxCompanionLen, maxTombstoneLen, maxFlashLen), p)
 		assert.ErrorIs(t, err, ErrDecrypt, "purpose %d", p)
 	}
 

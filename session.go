@@ -49,7 +49,7 @@ func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 		return nil, fmt.Errorf("%w: failed to create manager: no keyring; build one with KeyringFromEnv or NewKeyring", ErrNoSecret)
 	}
 	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault}
-	c.names = newCookieNames(cfg.CookieName, cfg.DevelopmentCookies)
+	c.names = newCookieNames(&cfg)
 	c.ring.Store(c.derive(kr))
 	return &Manager[T]{core: c}, nil
 }
@@ -104,6 +104,7 @@ type Session[T any] struct {
 	clear   bool             // Clear: delete every form of the token
 	refresh bool             // the sliding refresh is due: write a companion
 	ended   []tombstoneEntry // sign-ins ended here (Clear, SignIn over one): tombstone them
+	flash   flashState       // flash messages: a cookie of their own (flash.go)
 }
 
 func (s *Session[T]) now() int64 { return s.m.cfg.Now().Unix() }
@@ -470,6 +471,7 @@ func (s *Session[T]) commit(h http.Header) {
 		c.deleteOthers(h, &s.cookies, -1)
 		wrote = true
 	}
+	wrote = s.commitFlash(h, now) || wrote
 	applyCachePolicy(h, wrote, s.hdr)
 }
 

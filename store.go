@@ -19,11 +19,13 @@ const MaxChunksLimit = 10
 const maxAgeCap = 400 * 24 * 60 * 60
 
 // The cookies of one session, for the base name "session" (with the
-// "__Host-" prefix unless DevelopmentCookies):
+// "__Host-" prefix, "__Secure-" with a Domain or Path, none with
+// DevelopmentCookies: see scope.go):
 //
 //	session, or session.0 … session.N-1   the session token (the data)
 //	~r.session                            the companion: a later idle expiry (the sliding refresh), no data
 //	~t.session                            the tombstone: sign-ins signed out in this browser
+//	~f.session                            the flash messages (flash.go): not part of the session
 //
 // The last two start with "~", which no base name may hold, so no reader
 // takes them for a chunk: not this library's (a chunk is the name, a dot
@@ -33,17 +35,21 @@ const maxAgeCap = 400 * 24 * 60 * 60
 const (
 	companionMark = "~r."
 	tombstoneMark = "~t."
+	flashMark     = "~f."
 )
 
 // cookieNames are a manager's cookie names and its constant Set-Cookie
 // lines, computed once.
 type cookieNames struct {
 	data, companion, tombstone string // names as written, with the prefix
+	flash                      string
+	attrHead, attrTail         string // the scope's attributes before and after Max-Age
 	// deletions of the bare name, of each chunk name and of the
 	// companion, as whole Set-Cookie lines
 	delData      string
 	delChunk     [MaxChunksLimit]string
 	delCompanion string
+	delFlash     string
 }
 
 // carried is what a request's Cookie headers hold of one session's
@@ -56,6 +62,7 @@ type carried struct {
 	extra     bool   // a chunk at or past maxChunks is present
 	companion string // the companion cookie's value, "" when absent
 	tombstone string // the tombstone cookie's value, "" when absent
+	flash     string // the flash cookie's value, "" when absent
 }
 
 // any reports whether any form of the session token is present.
@@ -89,6 +96,11 @@ func scanCookies(h http.Header, n *cookieNames, maxChunks int) carried {
 			case k == n.tombstone:
 				if c.tombstone == "" {
 					c.tombstone = v
+				}
+				continue
+			case k == n.flash:
+				if c.flash == "" {
+					c.flash = v
 				}
 				continue
 			case !strings.HasPrefix(k, n.data):
@@ -155,16 +167,14 @@ func (c *carried) token() (string, error) {
 	return b.String(), nil
 }
 
-// newCookieNames returns the names and constant lines for the cookie base
-// name, with or without the __Host- prefix.
-func newCookieNames(base string, dev bool) cookieNames {
-	prefix := "__Host-"
-	if dev {
-		prefix = ""
-	}
-	n := cookieNames{data: prefix + base, companion: prefix + companionMark + base, tombstone: prefix + tombstoneMark + base}
-	del := func(name string) string { return string(appendAttrs([]byte(name+"="), 0, dev)) }
-	n.delData, n.delCompanion = del(n.data), del(n.companion)
+// newCookieNames returns the names and constant lines for cfg's cookie
+// base name and scope (see scope.go).
+func newCookieNames(cfg *Config) cookieNames {
+	prefix, base := cfg.prefix(), cfg.CookieName
+	n := cookieNames{data: prefix + base, companion: prefix + companionMark + base, tombstone: prefix + tombstoneMark + base, flash: prefix + flashMark + base}
+	n.attrHead, n.attrTail = cfg.scopeAttrs()
+	del := func(name string) string { return string(n.appendAttrs([]byte(name+"="), 0)) }
+	n.delData, n.delCompanion, n.delFlash = del(n.data), del(n.companion), del(n.flash)
 	for i := range n.delChunk {
 		n.delChunk[i] = del(n.chunkName(i))
 	}
@@ -175,26 +185,6 @@ func newCookieNames(base string, dev bool) cookieNames {
 func (n *cookieNames) chunkName(i int) string {
 	return n.data + "." + strconv.Itoa(i)
 }
-
-// appendAttrs appends the attributes every cookie of the library carries;
-// a negative maxAge (noMaxAge) writes no Max-Age: a browser-session
-// cookie, which the browser drops when it closes.
-func appendAttrs(dst []byte, maxAge int, dev bool) []byte {
-	dst = append(dst, "; Path=/"...)
-	if maxAge >= 0 {
-		dst = append(dst, "; Max-Age="...)
-		dst = strconv.AppendInt(dst, int64(maxAge), 10)
-	}
-	dst = append(dst, "; HttpOnly"...)
-	if !dev {
-		dst = append(dst, "; Secure"...)
-	}
-	return append(dst, "; SameSite=Lax"...)
-}
-
-// maxAttrsLen bounds what appendAttrs appends (Max-Age has at most 20
-// digits).
-const maxAttrsLen = len("; Path=/; Max-Age=; HttpOnly; Secure; SameSite=Lax") + 20
 
 // noMaxAge is the Max-Age of a browser-session cookie: none.
 const noMaxAge = -1
@@ -215,7 +205,7 @@ func cookieAge(rem bool, maxAge int64) int {
 // name, unchunked, with the Max-Age maxAge (see cookieAge).
 func (m *managerCore) writeCookie(h http.Header, name string, dk *derivedKey, p purpose, pt []byte, maxAge int) {
 	var attrs [maxAttrsLen]byte
-	attr := appendAttrs(attrs[:0], maxAge, m.cfg.DevelopmentCookies)
+	attr := m.names.appendAttrs(attrs[:0], maxAge)
 	var line strings.Builder
 	line.Grow(len(name) + 1 + tokenLen(len(dk.header), len(pt)) + len(attr))
 	line.WriteString(name)
@@ -240,7 +230,7 @@ func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAg
 		return
 	}
 	var attrs [maxAttrsLen]byte
-	attr := appendAttrs(attrs[:0], maxAge, m.cfg.DevelopmentCookies)
+	attr := m.names.appendAttrs(attrs[:0], maxAge)
 	var tok strings.Builder
 	tok.Grow(tl)
 	dk.writeToken(&tok, purposeData, pt)

@@ -19,6 +19,7 @@
 //             session token  "A256GCM " + cookie base name
 //             companion      "A256GCM companion " + cookie base name
 //             tombstone      "A256GCM tombstone " + cookie base name
+//             flash          "A256GCM flash " + cookie base name
 //   kid   = explicit, or base64url(HKDF-SHA256(secret, "jwesession v1", "kid", 12 bytes))
 //   token = b64u(header) + "." + "" + "." + b64u(iv) + "." + b64u(ciphertext) + "." + b64u(tag)
 //           header = {"alg":"dir","enc":"A256GCM","kid":KID} exactly,
@@ -30,6 +31,7 @@
 //       (rem: a "remember me" sign-in, whose lifetimes are the Remember ones)
 //     companion   {"v":1,"sid":...,"iat":...,"exp":...}
 //     tombstone   {"v":1,"out":[{"sin":...,"end":...},...]}
+//     flash       {"v":1,"iat":...,"msgs":["...",...]}
 
 import { createCipheriv, hkdfSync } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -45,6 +47,7 @@ const INFO = {
   data: (base) => "A256GCM " + base,
   companion: (base) => "A256GCM companion " + base,
   tombstone: (base) => "A256GCM tombstone " + base,
+  flash: (base) => "A256GCM flash " + base,
 };
 
 function deriveKey(secret, info) {
@@ -76,6 +79,7 @@ const seal = (key, kid, iv, plaintext) => sealParts(key, kid, iv, plaintext).joi
 const envelope = (e) =>
   JSON.stringify({ v: 2, sid: e.sid, sin: e.sin, org: e.org, iat: e.iat, exp: e.exp, abs: e.abs, rem: e.rem ?? false, tbs: e.tbs, data: e.data });
 const companion = (c) => JSON.stringify({ v: 1, sid: c.sid, iat: c.iat, exp: c.exp });
+const flash = (f) => JSON.stringify({ v: 1, iat: f.iat, msgs: f.msgs });
 const tombstone = (out) => JSON.stringify({ v: 1, out: out.map((o) => ({ sin: o.sin, end: o.end })) });
 
 // A note of about n bytes, varied enough not to be a run of one character.
@@ -214,6 +218,15 @@ const inputs = [
     iv_hex: "303132333435363738393a3b",
     claims: { out: [{ sin: "b3RoZXItc2lnbi1pbi10Mg", end: 1795020000 + ABSOLUTE }] },
   },
+  {
+    name: "flash messages (derived kid, default cookie name), with characters JSON escapes",
+    purpose: "flash",
+    secret: S1,
+    cookie_base_name: "session",
+    kid: null,
+    iv_hex: "404142434445464748494a4b",
+    claims: { iat: 1795000000, msgs: ["signed out", "note \"saved\" ✓"] },
+  },
 ];
 
 const vectors = inputs.map((v) => {
@@ -232,6 +245,9 @@ const vectors = inputs.map((v) => {
       break;
     case "tombstone":
       plaintext = tombstone(v.claims.out);
+      break;
+    case "flash":
+      plaintext = flash(v.claims);
       break;
   }
   return {
