@@ -33,6 +33,10 @@ var (
 	// ErrDecrypt: the token failed authentication: tampered, or sealed
 	// under another key or for another cookie name.
 	ErrDecrypt = errors.New("jwesession: failed to decrypt token: authentication failed")
+	// ErrDataDecode: the token is authentic, but its data does not decode
+	// into the session data type (written by an older version of it: see
+	// Migrator).
+	ErrDataDecode = errors.New("jwesession: session data does not decode")
 	// ErrExpired: the session's idle or absolute lifetime is over.
 	ErrExpired = errors.New("jwesession: session expired")
 	// ErrNotYetValid: the token's issue time or sign-in time lies in the

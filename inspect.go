@@ -98,8 +98,8 @@ func (m *Manager[T]) inspect(token string, ck *carried) (TokenInfo, error) {
 	}
 	info.IdleExpiry = time.Unix(o.exp, 0)
 	var data T
-	if err := json.Unmarshal(o.env.Data, &data); err != nil {
-		return info, errf(ErrMalformed, "failed to decode session data into %T", data)
+	if _, err := decodeData(o.env.Data, &data); err != nil {
+		return info, err
 	}
 	return info, nil
 }

@@ -540,7 +540,7 @@ func TestInspectAgreesWithMiddleware(t *testing.T) {
 		}, ErrNotYetValid, ""},
 		{"data not of the type", func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			return orForge(t, m, "b", envelope{Data: json.RawMessage(`{"user":7}`)})
-		}, ErrMalformed, ""},
+		}, ErrDataDecode, ""},
 		{"format version 1", func(t *testing.T, m *Manager[testData], clk *testClock) string {
 			now := clk.Now().Unix()
 			pt := fmt.Sprintf(`{"v":1,"sid":"c2lk","iat":%d,"exp":%d,"abs":%d,"data":{"user":"alice"}}`, now, now+600, now)

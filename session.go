@@ -7,9 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +42,9 @@ type Manager[T any] struct {
 func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDataType(reflect.TypeFor[T]()); err != nil {
 		return nil, err
 	}
 	if kr == nil || len(kr.keys) == 0 {
@@ -139,16 +141,16 @@ func (s *Session[T]) load() {
 		s.err = err
 		return
 	}
-	if err := json.Unmarshal(o.env.Data, &s.data); err != nil {
-		var zero T
-		s.data = zero
-		s.err = errf(ErrMalformed, "failed to decode session data into %T", zero)
+	raw, err := decodeData(o.env.Data, &s.data)
+	if err != nil {
+		s.err = err
+		s.m.undecodable(o.key, err)
 		return
 	}
 	env := &o.env
 	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
 	s.last, s.exp, s.abs, s.rem, s.tbs = o.last, o.exp, env.Abs, env.Rem, o.tbs
-	s.raw, s.loadRaw = env.Data, env.Data
+	s.raw, s.loadRaw = raw, raw // migrated data is written at the next write
 	s.refresh = now-o.last >= seconds(cfg.RefreshAfter)
 }
 
@@ -410,28 +412,6 @@ func (s *Session[T]) abort(h http.Header) {
 		applyCachePolicy(h, true, s.hdr)
 	}
 }
-
-// String describes the session without its data, id or token.
-func (s *Session[T]) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case !s.loaded:
-		return "jwesession.Session(not loaded)"
-	case s.has:
-		return "jwesession.Session(signed in, data redacted)"
-	}
-	return "jwesession.Session(none)"
-}
-
-// GoString is String: a session never prints its token or data.
-func (s *Session[T]) GoString() string { return s.String() }
-
-// Format prints String whatever the verb, so %+v and %#v show no token.
-func (s *Session[T]) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
-
-// LogValue is String, for log/slog.
-func (s *Session[T]) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // changed reports whether the data differs from what the cookie held.
 // Setting a value that encodes to the same bytes is no change.

@@ -25,6 +25,10 @@ type KeyStats struct {
 	// tokens under it, and tokens whose sign-in started under it. Only
 	// authentic tokens are counted.
 	Retired uint64
+	// Undecodable counts session tokens opened with this key whose data
+	// did not decode into the data type, even through MigrateSession
+	// (ErrDataDecode): a schema change signing users out.
+	Undecodable uint64
 }
 
 // keyCounters are a key's counters; shared by every derived ring of one
@@ -32,6 +36,8 @@ type KeyStats struct {
 type keyCounters struct {
 	sealed                     sealCounter
 	opened, rewritten, retired atomic.Uint64
+	undecodable                atomic.Uint64
+	decodeWarned               atomic.Bool // the decode failure was logged
 }
 
 // sealWarnDefault is the per-process seal count under one key past which
@@ -76,6 +82,7 @@ func (m *Manager[T]) Stats() []KeyStats {
 			ID: k.id, State: k.state,
 			Sealed: k.count.sealed.Load(), Opened: k.count.opened.Load(),
 			Rewritten: k.count.rewritten.Load(), Retired: k.count.retired.Load(),
+			Undecodable: k.count.undecodable.Load(),
 		}
 	}
 	return out

@@ -29,6 +29,7 @@ var sentinels = []struct {
 	{jwesession.ErrUnsupported, "ErrUnsupported"},
 	{jwesession.ErrTooLarge, "ErrTooLarge"},
 	{jwesession.ErrMalformed, "ErrMalformed"},
+	{jwesession.ErrDataDecode, "ErrDataDecode"},
 }
 
 // sentinelName returns the name of the library error err wraps, or "".
