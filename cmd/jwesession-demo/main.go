@@ -163,7 +163,8 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>jwesession demo</title></head>
 <body>
 <h1>jwesession demo</h1>
-{{if .SignedIn}}<p>signed in as {{.User}}</p>
+{{range .Flashes}}<p>flash: {{.}}</p>
+{{end}}{{if .SignedIn}}<p>signed in as {{.User}}</p>
 <p>session id: {{.SID}}</p>
 {{if .Note}}<p>note: {{len .Note}} bytes</p>{{end}}
 <form method="post" action="/update"><textarea name="note" rows="4" cols="60">{{.Note}}</textarea><br><button>Save note</button></form>
@@ -206,7 +207,8 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 			SignedIn        bool
 			User, Note, SID string
 			Err             string
-		}{ok, d.User, d.Note, s.ID(), errText})
+			Flashes         []string
+		}{ok, d.User, d.Note, s.ID(), errText, s.Flashes()})
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		user := r.PostFormValue("user")
@@ -240,7 +242,7 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 			return
 		}
 		s := session(r)
-		if _, ok := s.Get(); ok {
+		if d, ok := s.Get(); ok {
 			err := s.Update(func(d *demoSession) error { d.Note = note; return nil })
 			if errors.Is(err, jwesession.ErrTooLarge) {
 				http.Error(w, "note too large for the session cookie", http.StatusRequestEntityTooLarge)
@@ -249,6 +251,9 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 			if err != nil {
 				http.Error(w, "could not update", http.StatusInternalServerError)
 				return
+			}
+			if d.Note != note { // a flash only when something changed
+				_ = s.AddFlash("note saved")
 			}
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -264,9 +269,14 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := session(r).Clear(); err != nil {
+		s := session(r)
+		signedIn := s.SignedIn()
+		if err := s.Clear(); err != nil {
 			http.Error(w, "could not sign out", http.StatusInternalServerError)
 			return
+		}
+		if signedIn {
+			_ = s.AddFlash("signed out") // its own cookie: it cannot bring the session back
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})

@@ -172,11 +172,46 @@ func runOnce(t *testing.T, lookup func(string) (string, bool), args ...string) (
 }
 
 // client is a browser-like client: a cookie jar, no redirects followed.
+// Unless flashes is set, it ignores the flash cookie (~f.session): its
+// Set-Cookie lines are dropped from the responses it returns and from its
+// jar, so the tests of the session's own cookies see exactly those; the
+// flash tests set it.
 type client struct {
-	t    *testing.T
-	base string
-	jar  *cookiejar.Jar
-	hc   *http.Client
+	t       *testing.T
+	base    string
+	jar     *cookiejar.Jar
+	hc      *http.Client
+	flashes bool
+}
+
+// newFlashClient is newClient keeping the flash cookie.
+func newFlashClient(t *testing.T, base string) *client {
+	c := newClient(t, base)
+	c.flashes = true
+	return c
+}
+
+// dropFlashLines removes the Set-Cookie lines of the flash cookie from
+// resp, and reports whether there were any.
+func dropFlashLines(resp *http.Response) bool {
+	lines := resp.Header.Values("Set-Cookie")
+	resp.Header.Del("Set-Cookie")
+	dropped := false
+	for _, l := range lines {
+		if isFlashCookie(l) {
+			dropped = true
+			continue
+		}
+		resp.Header.Add("Set-Cookie", l)
+	}
+	return dropped
+}
+
+// isFlashCookie reports whether a Set-Cookie line sets or deletes the
+// demo's flash cookie.
+func isFlashCookie(line string) bool {
+	name, _, _ := strings.Cut(line, "=")
+	return strings.TrimPrefix(name, "__Host-") == "~f.session"
 }
 
 func newClient(t *testing.T, base string) *client {
@@ -219,6 +254,11 @@ func (c *client) do(method, path string, form url.Values, hdr ...string) respons
 	}
 	resp, err := c.hc.Do(req)
 	require.NoError(c.t, err, "%s %s", method, path)
+	if !c.flashes && dropFlashLines(resp) {
+		u, err := url.Parse(c.base + "/")
+		require.NoError(c.t, err)
+		c.jar.SetCookies(u, []*http.Cookie{{Name: "~f.session", Path: "/", MaxAge: -1}})
+	}
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
 	require.NoError(c.t, resp.Body.Close())
