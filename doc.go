@@ -19,6 +19,18 @@
 //	})
 //	http.ListenAndServe(addr, m.Middleware(mux))
 //
+// # Sign-ins, flashes, schema changes
+//
+// SignIn starts a browser-session sign-in (cookies without Max-Age, which
+// the browser drops when it closes), SignInRemembered a "remember me" one
+// with persistent cookies and its own lifetimes; the choice lives in the
+// token. AddFlash and Flashes carry one-time messages across a redirect in
+// a cookie of their own, never in the session. A token whose data no
+// longer decodes into T (a deploy changed it) is ErrDataDecode; a
+// MigrateSession method on *T (Migrator) reads the old shape instead. The
+// jwesessiontest package signs test requests in and reads back what a
+// response left.
+//
 // # Concurrent responses
 //
 // A browser applies each response's Set-Cookie as the response arrives, and
@@ -43,7 +55,8 @@
 // atomically; requests in flight finish on the keyring they started with.
 // To rotate a fleet without logging anybody out: add the new key as newest,
 // decrypt-only, everywhere; then promote it everywhere; then retire the old
-// key once the absolute lifetime has passed since the last instance loaded
+// key once the longest absolute lifetime any sign-in can have has passed
+// since the last instance loaded
 // the promotion (Manager.SafeToRetireAt, from a keys file's "promoted:"
 // line); then remove it. Manager.WatchKeysFile reloads a keys file (see
 // ParseKeysFile) when it changes and on SIGHUP; Manager.Stats counts, per

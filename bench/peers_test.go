@@ -49,6 +49,7 @@ type benchEnvelope struct {
 	Iat  int64     `json:"iat"`
 	Exp  int64     `json:"exp"`
 	Abs  int64     `json:"abs"`
+	Rem  bool      `json:"rem"`
 	Tbs  string    `json:"tbs"`
 	Data benchData `json:"data"`
 }
