@@ -64,7 +64,7 @@ func (s *Session[T]) AddFlash(msg string) error {
 	if err := s.mutable("add flash to"); err != nil {
 		return err
 	}
-	f := &s.flash
+	f := s.flashes()
 	msgs := append(s.pendingFlashes(), msg)
 	if n := flashCookieLen(s.ring.primary, msgs, s.now()); n > maxFlashLen {
 		return failed("add flash to", errf(ErrTooLarge, "the flash cookie would need %d bytes, the limit is %d", n, maxFlashLen), "")
@@ -89,6 +89,15 @@ func (s *Session[T]) Flashes() []string {
 	return msgs
 }
 
+// flashes returns the session's flash state, made on first use: a
+// session that never touches flashes carries none. s.mu must be held.
+func (s *Session[T]) flashes() *flashState {
+	if s.flash == nil {
+		s.flash = &flashState{}
+	}
+	return s.flash
+}
+
 // SignedIn reports whether the request has a session, which is always a
 // sign-in: SignIn, SignInRemembered, or a Set or Update that started one.
 // Flash messages never make a session, so a visitor who only has flashes
@@ -104,7 +113,7 @@ func (s *Session[T]) SignedIn() bool {
 // unless Flashes returned them, then the added ones. s.mu must be held
 // and the session loaded.
 func (s *Session[T]) pendingFlashes() []string {
-	f := &s.flash
+	f := s.flashes()
 	if !f.opened {
 		f.opened = true
 		f.carried = s.m.openFlash(s.ring, s.cookies.flash, s.now())
@@ -121,8 +130,10 @@ func (s *Session[T]) pendingFlashes() []string {
 // consumed a carried one. It reports whether it wrote anything. s.mu must
 // be held.
 func (s *Session[T]) commitFlash(h http.Header, now int64) bool {
-	f := &s.flash
+	f := s.flash
 	switch {
+	case f == nil:
+		return false // flashes never used
 	case len(f.added) > 0:
 		pt, _ := json.Marshal(flashPlain{V: 1, Iat: now, Msgs: s.pendingFlashes()}) // cannot fail: strings and an integer
 		s.m.writeCookie(h, s.m.names.flash, s.ring.primary, purposeFlash, slices.Grow(pt, tagLen), cookieAge(true, int64(FlashMaxAge/time.Second)))

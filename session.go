@@ -106,7 +106,7 @@ type Session[T any] struct {
 	clear   bool             // Clear: delete every form of the token
 	refresh bool             // the sliding refresh is due: write a companion
 	ended   []tombstoneEntry // sign-ins ended here (Clear, SignIn over one): tombstone them
-	flash   flashState       // flash messages: a cookie of their own (flash.go)
+	flash   *flashState      // flash messages, once used: a cookie of their own (flash.go)
 }
 
 func (s *Session[T]) now() int64 { return s.m.cfg.Now().Unix() }
