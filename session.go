@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -25,7 +23,8 @@ type managerCore struct {
 	names cookieNames
 	key   *ctxKey
 	ring  atomic.Pointer[ring]
-	mu    sync.Mutex // serialises SetKeyring
+	mu    sync.Mutex  // serialises SetKeyring
+	rev   *revocation // nil: revocation off (revoke.go)
 
 	// sealWarnAt is the per-process seal count under one key at which the
 	// manager warns (sealWarnDefault; tests lower it).
@@ -48,7 +47,11 @@ func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 	if kr == nil || len(kr.keys) == 0 {
 		return nil, fmt.Errorf("%w: failed to create manager: no keyring; build one with KeyringFromEnv or NewKeyring", ErrNoSecret)
 	}
-	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault}
+	rev, err := newRevocation[T](&cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault, rev: rev}
 	c.names = newCookieNames(cfg.CookieName, cfg.DevelopmentCookies)
 	c.ring.Store(c.derive(kr))
 	return &Manager[T]{core: c}, nil
@@ -78,6 +81,8 @@ type Session[T any] struct {
 	req  *http.Request
 	ring *ring
 	hdr  *policyHeaders // backing for the cache headers (in the same allocation)
+
+	check checkContext // the revocation check's (revoke_session.go)
 
 	mu        sync.Mutex
 	loaded    bool
@@ -141,6 +146,10 @@ func (s *Session[T]) load() {
 		var zero T
 		s.data = zero
 		s.err = errf(ErrMalformed, "failed to decode session data into %T", zero)
+		return
+	}
+	if err := s.checkRevoked(&o, now); err != nil {
+		s.err = err
 		return
 	}
 	env := &o.env
@@ -252,13 +261,18 @@ func (s *Session[T]) put(op string, v T, fresh bool) error {
 	if err := s.fits(sid, abs, raw, now); err != nil {
 		return failed(op, err, "")
 	}
-	if fresh || !s.has {
-		s.end()
+	started := fresh || !s.has
+	var endErr error
+	if started {
+		endErr = s.endRevoked(op)
 		s.sid, s.sin, s.org, s.abs, s.has, s.reissue = sid, newID(), s.ring.primary.id, abs, true, true
 		s.last, s.exp = now, s.m.cfg.expiry(now, abs)
 	}
 	s.data, s.raw, s.clear = v, raw, false
-	return nil
+	if started {
+		s.signedIn(now)
+	}
+	return endErr
 }
 
 // end ends the current sign-in, if any: the response's tombstone will
@@ -345,22 +359,24 @@ func (s *Session[T]) SignIn(v T) error {
 // in the response, and a small tombstone cookie names its sign-in, so that
 // a concurrent request of the same sign-in whose response lands later
 // cannot sign the user in again. A copy of the old cookie kept elsewhere
-// (or a browser that drops the tombstone) stays valid until it expires:
-// stateless sessions cannot be revoked.
+// (or a browser that drops the tombstone) stays valid until it expires,
+// unless revocation is on: then the sign-in is revoked everywhere, and an
+// ErrRevocationUnavailable says the store did not record it.
 func (s *Session[T]) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.mutable("clear"); err != nil {
 		return err
 	}
-	s.end()
+	err := s.endRevoked("clear")
 	s.clear = true
-	return nil
+	return err
 }
 
 // Renew gives the session a new id, keeping its data, its sign-in and its
 // absolute lifetime: call it on every privilege change. Without a session
-// it returns ErrNoSession.
+// it returns ErrNoSession. With revocation on it revokes the old id, so a
+// concurrent request still carrying it is refused.
 func (s *Session[T]) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -370,8 +386,9 @@ func (s *Session[T]) Renew() error {
 	if !s.has {
 		return failed("renew", ErrNoSession, "")
 	}
+	old := s.sid
 	s.sid, s.reissue = newID(), true
-	return nil
+	return s.revokeRenewed(old)
 }
 
 // Touch re-issues the session's token with a new expiry now, whatever
@@ -403,28 +420,6 @@ func (s *Session[T]) abort(h http.Header) {
 		applyCachePolicy(h, true, s.hdr)
 	}
 }
-
-// String describes the session without its data, id or token.
-func (s *Session[T]) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case !s.loaded:
-		return "jwesession.Session(not loaded)"
-	case s.has:
-		return "jwesession.Session(signed in, data redacted)"
-	}
-	return "jwesession.Session(none)"
-}
-
-// GoString is String: a session never prints its token or data.
-func (s *Session[T]) GoString() string { return s.String() }
-
-// Format prints String whatever the verb, so %+v and %#v show no token.
-func (s *Session[T]) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
-
-// LogValue is String, for log/slog.
-func (s *Session[T]) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // changed reports whether the data differs from what the cookie held.
 // Setting a value that encodes to the same bytes is no change.

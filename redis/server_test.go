@@ -1,0 +1,153 @@
+package redis
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The tests start their own redis-server (Debian's package redis-server)
+// on loopback ports, each in its own temporary directory. Without the
+// program they skip, except under CI=true, where they fail.
+
+// requireProgram returns the path of name, or skips the test (fails it
+// under CI=true) when it is not installed.
+func requireProgram(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s not found: install it with `apt-get install -y redis-server`", name)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI=true: a missing program fails the test)", msg)
+	}
+	t.Skipf("skipping: %s", msg)
+	return ""
+}
+
+// server is one redis-server process.
+type server struct {
+	t    testing.TB
+	dir  string
+	port int
+	args []string
+	cmd  *exec.Cmd
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startServer starts a persistent (appendonly) redis-server on a free
+// loopback port, stopped when the test ends.
+func startServer(t testing.TB, extra ...string) *server {
+	t.Helper()
+	requireProgram(t, "redis-server")
+	s := &server{t: t, dir: t.TempDir(), port: freePort(t), args: extra}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// start runs the server (again, on the same port and directory) and waits
+// until it answers.
+func (s *server) start() {
+	s.t.Helper()
+	args := append([]string{
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"),
+	}, s.args...)
+	s.cmd = exec.Command("redis-server", args...)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("redis-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if out, err := s.cli("PING"); err == nil && strings.TrimSpace(out) == "PONG" {
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.t.Fatalf("redis-server on %d did not answer in 10s:\n%s", s.port, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop ends the server (SIGTERM: it flushes its append-only file) and
+// waits for it.
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+// cli runs redis-cli against the server.
+func (s *server) cli(args ...string) (string, error) {
+	out, err := exec.Command("redis-cli", append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(s.port)}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// mustCLI is cli, failing the test on an error.
+func (s *server) mustCLI(args ...string) string {
+	s.t.Helper()
+	out, err := s.cli(args...)
+	if err != nil {
+		s.t.Fatalf("redis-cli %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// startCluster starts three masters with cluster mode on and joins them.
+func startCluster(t testing.TB) []*server {
+	t.Helper()
+	requireProgram(t, "redis-cli")
+	var nodes []*server
+	var addrs []string
+	for range 3 {
+		n := startServer(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
+		nodes = append(nodes, n)
+		addrs = append(addrs, n.addr())
+	}
+	out, err := exec.Command("redis-cli", append(append([]string{"--cluster", "create"}, addrs...), "--cluster-yes")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, n := range nodes {
+		for !strings.Contains(n.mustCLI("CLUSTER", "INFO"), "cluster_state:ok") {
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster not ok after 20s: %s", n.mustCLI("CLUSTER", "INFO"))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nodes
+}
