@@ -24,8 +24,8 @@ type MemoryRevocations struct {
 	sessions  map[string]int64 // session id -> until (Unix seconds)
 	signIns   map[string]int64 // sign-in id -> until
 	subjects  map[string]subjectRevocation
-	before    int64 // tokens issued before it are revoked (0: none)
-	beforeEnd int64 // until when before holds
+	before    int64                        // tokens issued before it are revoked (0: none)
+	beforeEnd int64                        // until when before holds
 	seen      map[string]map[string]SignIn // subject -> sign-in id -> record
 	nextSweep int64
 }

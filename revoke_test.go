@@ -27,7 +27,6 @@ type testStore struct {
 	checks atomic.Int64
 	mu     sync.Mutex
 	calls  []string // "op id until" of every revocation
-	ctxs   []context.Context
 }
 
 var errStoreDown = errors.New("store down")

@@ -44,7 +44,12 @@ func (s *Store) run(ctx context.Context) {
 		sent := time.Since(s.base)
 		s.reads.Add(1)
 		rctx, cancel := context.WithTimeout(ctx, block+s.cfg.MaxStaleness)
-		res, err := c.Do(rctx, c.B().Xread().Count(readBatch).Block(block.Milliseconds()).Streams().Key(s.log).Id(last).Build()).AsXRead()
+		cmd := c.B().Xread().Count(readBatch).Block(block.Milliseconds()).Streams().Key(s.log).Id(last).Build()
+		if !s.Current() {
+			// Catching up (started, or back from an outage): no wait.
+			cmd = c.B().Xread().Count(readBatch).Streams().Key(s.log).Id(last).Build()
+		}
+		res, err := c.Do(rctx, cmd).AsXRead()
 		cancel()
 		if rueidis.IsRedisNil(err) {
 			err, res = nil, nil // the block timed out: nothing new

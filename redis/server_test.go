@@ -151,3 +151,30 @@ func startCluster(t testing.TB) []*server {
 	}
 	return nodes
 }
+
+// startSentinel starts one Sentinel watching the master srv as "main".
+func startSentinel(t testing.TB, master *server) *server {
+	t.Helper()
+	s := &server{t: t, dir: t.TempDir(), port: freePort(t)}
+	conf := filepath.Join(s.dir, "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor main 127.0.0.1 %d 1\nsentinel resolve-hostnames no\n", s.port, s.dir, master.port)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = exec.Command("redis-server", conf, "--sentinel", "--logfile", filepath.Join(s.dir, "sentinel.log"))
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := s.cli("SENTINEL", "get-master-addr-by-name", "main")
+		if err == nil && strings.Contains(out, strconv.Itoa(master.port)) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sentinel not ready: %v %s", err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
