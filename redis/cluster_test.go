@@ -6,6 +6,7 @@ import (
 
 	"github.com/jwesession/jwesession"
 	"github.com/jwesession/jwesession/internal/revocationtest"
+	"github.com/jwesession/jwesession/redis/internal/redistest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,8 +16,8 @@ import (
 // client finds the others). The revocation keys share a hash tag, so one
 // master holds them and the sign-in records spread by subject.
 func TestCluster(t *testing.T) {
-	nodes := startCluster(t)
-	addrs := []string{nodes[0].addr(), nodes[1].addr(), nodes[2].addr()}
+	nodes := redistest.StartCluster(t)
+	addrs := []string{nodes[0].Addr(), nodes[1].Addr(), nodes[2].Addr()}
 	t.Run("Contract", func(t *testing.T) {
 		revocationtest.Run(t, func(t *testing.T) jwesession.RevocationStore {
 			st, err := New(storeConfig(addrs, prefix()))
@@ -31,7 +32,7 @@ func TestCluster(t *testing.T) {
 		p := prefix()
 		var ins []*instance
 		for i, n := range nodes {
-			ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{n.addr()}, p), jwesession.Revocation{}, ev))
+			ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{n.Addr()}, p), jwesession.Revocation{}, ev))
 		}
 		waitCurrent(t, ins...)
 		phone, laptop := newBrowser(), newBrowser()
@@ -48,7 +49,7 @@ func TestCluster(t *testing.T) {
 		}
 		holders := 0
 		for _, n := range nodes {
-			if n.mustCLI("EXISTS", "{"+p+"}:u:alice") == "1" {
+			if n.MustCLI("EXISTS", "{"+p+"}:u:alice") == "1" {
 				holders++
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jwesession/jwesession"
+	"github.com/jwesession/jwesession/redis/internal/redistest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -35,12 +36,12 @@ func waitStale(t testing.TB, in *instance) {
 func TestRedisStoppedAndRestarted(t *testing.T) {
 	for _, failOpen := range []bool{false, true} {
 		t.Run(map[bool]string{false: "FailClosed", true: "FailOpen"}[failOpen], func(t *testing.T) {
-			srv := startServer(t)
+			srv := redistest.StartServer(t)
 			ev := newEvents()
 			p := prefix()
 			var ins []*instance
 			for i := range 2 {
-				cfg := storeConfig([]string{srv.addr()}, p)
+				cfg := storeConfig([]string{srv.Addr()}, p)
 				cfg.MaxStaleness = 400 * time.Millisecond
 				ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), cfg, jwesession.Revocation{FailOpen: failOpen, CheckTimeout: 50 * time.Millisecond}, ev))
 			}
@@ -54,7 +55,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 			require.Equal(t, 200, code)
 			ev.wait(t, "applied sign-in "+signInOf(t, ins[1], replay)+" @i1")
 
-			srv.stop()
+			srv.Stop()
 			for _, in := range ins {
 				waitStale(t, in)
 				before := valid.header()
@@ -81,7 +82,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 				assert.Positive(t, stats.FailedClosed)
 			}
 
-			srv.start()
+			srv.Start()
 			waitCurrent(t, ins...)
 			for _, in := range ins {
 				assert.Equal(t, "signed in as alice", valid.home(t, in), "the same cookie is back on %s", in.name)
@@ -99,9 +100,9 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 // Redis answers, then serves from its copy, which holds what was revoked
 // before it started.
 func TestStartWhileRedisDown(t *testing.T) {
-	srv := startServer(t)
+	srv := redistest.StartServer(t)
 	p := prefix()
-	first := newInstance(t, "first", storeConfig([]string{srv.addr()}, p), jwesession.Revocation{}, nil)
+	first := newInstance(t, "first", storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, nil)
 	waitCurrent(t, first)
 	valid, gone := newBrowser(), newBrowser()
 	valid.login(t, first, "alice")
@@ -109,11 +110,11 @@ func TestStartWhileRedisDown(t *testing.T) {
 	replay := gone.copy()
 	code, _ := gone.do(t, first, "POST", "/logout")
 	require.Equal(t, 200, code)
-	srv.stop()
+	srv.Stop()
 
 	for _, failOpen := range []bool{false, true} {
 		ev := newEvents()
-		in := newInstance(t, "late-"+strconv.FormatBool(failOpen), storeConfig([]string{srv.addr()}, p), jwesession.Revocation{FailOpen: failOpen, CheckTimeout: 50 * time.Millisecond}, ev)
+		in := newInstance(t, "late-"+strconv.FormatBool(failOpen), storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{FailOpen: failOpen, CheckTimeout: 50 * time.Millisecond}, ev)
 		assert.False(t, in.st.Current())
 		want := "ErrRevocationUnavailable"
 		if failOpen {
@@ -128,5 +129,5 @@ func TestStartWhileRedisDown(t *testing.T) {
 			assert.Equal(t, "ErrRevoked", replay.home(t, in), "the copy holds what was revoked before the instance started")
 		}(in, ev)
 	}
-	srv.start()
+	srv.Start()
 }

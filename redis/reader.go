@@ -12,23 +12,52 @@ import (
 // readBatch is how many log entries one read returns at most.
 const readBatch = 1000
 
-// run connects to Redis (retrying until it answers) and then keeps this
-// instance's copy current by reading the log, until ctx ends.
-func (s *Store) run(ctx context.Context) {
+// connect makes the client; it fails when Redis does not answer.
+func (s *Store) connect() error {
+	c, err := rueidis.NewClient(rueidis.ClientOption{
+		InitAddress:  s.cfg.Addrs,
+		Username:     s.cfg.Username,
+		Password:     s.cfg.Password,
+		Sentinel:     rueidis.SentinelOption{MasterSet: s.cfg.MasterSet, Username: s.cfg.Username, Password: s.cfg.Password},
+		DisableCache: true, // no CLIENT TRACKING: the copy is fed by the log
+		ClientName:   "jwesession",
+	})
+	if err != nil {
+		return err
+	}
+	s.client.Store(&c)
+	s.cfg.Logger.Info("jwesession/redis: connected", "addrs", strings.Join(s.cfg.Addrs, ","))
+	return nil
+}
+
+// start connects and catches up with the log, once, before New returns,
+// so a store on a reachable Redis is current from the start; then it runs
+// the rest in the background.
+func (s *Store) start(ctx context.Context) {
+	last := "0-0"
+	if s.connect() == nil {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.MaxStaleness)
+		for {
+			var complete bool
+			var err error
+			if last, complete, err = s.read(cctx, *s.client.Load(), last); err != nil || complete {
+				break
+			}
+		}
+		cancel()
+	}
+	go s.run(ctx, last)
+}
+
+// run connects to Redis if start could not (retrying until it answers),
+// then keeps this instance's copy current by reading the log from last,
+// until ctx ends.
+func (s *Store) run(ctx context.Context, last string) {
 	defer s.done.Done()
 	backoff := newBackoff()
 	for s.client.Load() == nil {
-		c, err := rueidis.NewClient(rueidis.ClientOption{
-			InitAddress:  s.cfg.Addrs,
-			Username:     s.cfg.Username,
-			Password:     s.cfg.Password,
-			Sentinel:     rueidis.SentinelOption{MasterSet: s.cfg.MasterSet, Username: s.cfg.Username, Password: s.cfg.Password},
-			DisableCache: true, // no CLIENT TRACKING: the copy is fed by the log
-			ClientName:   "jwesession",
-		})
+		err := s.connect()
 		if err == nil {
-			s.client.Store(&c)
-			s.cfg.Logger.Info("jwesession/redis: connected", "addrs", strings.Join(s.cfg.Addrs, ","))
 			break
 		}
 		backoff.failed(s, err)
@@ -37,24 +66,9 @@ func (s *Store) run(ctx context.Context) {
 		}
 	}
 	c := *s.client.Load()
-	last := "0-0"
-	block := s.cfg.MaxStaleness / 4
-	backoff = newBackoff()
 	for ctx.Err() == nil {
-		sent := time.Since(s.base)
-		s.reads.Add(1)
-		rctx, cancel := context.WithTimeout(ctx, block+s.cfg.MaxStaleness)
-		cmd := c.B().Xread().Count(readBatch).Block(block.Milliseconds()).Streams().Key(s.log).Id(last).Build()
-		if !s.Current() {
-			// Catching up (started, or back from an outage): no wait.
-			cmd = c.B().Xread().Count(readBatch).Streams().Key(s.log).Id(last).Build()
-		}
-		res, err := c.Do(rctx, cmd).AsXRead()
-		cancel()
-		if rueidis.IsRedisNil(err) {
-			err, res = nil, nil // the block timed out: nothing new
-		}
-		if err != nil {
+		var err error
+		if last, _, err = s.read(ctx, c, last); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -66,16 +80,42 @@ func (s *Store) run(ctx context.Context) {
 			continue
 		}
 		backoff.ok(s)
-		entries := res[s.log]
-		for _, e := range entries {
-			s.applyEntry(ctx, e)
-			last = e.ID
-		}
-		if len(entries) < readBatch {
-			// Complete: everything logged before the read was sent is in.
-			s.proof.Store(int64(sent))
-		}
 	}
+}
+
+// read reads the log after last once (waiting up to a quarter of
+// MaxStaleness for an entry while the copy is current), applies what it
+// got, and returns the id of the last entry applied. complete: the reply
+// held everything logged before the read was sent, which makes the copy
+// current as of then.
+func (s *Store) read(ctx context.Context, c rueidis.Client, last string) (_ string, complete bool, _ error) {
+	block := s.cfg.MaxStaleness / 4
+	sent := time.Since(s.base)
+	s.reads.Add(1)
+	cmd := c.B().Xread().Count(readBatch).Block(block.Milliseconds()).Streams().Key(s.log).Id(last).Build()
+	if !s.Current() {
+		// Catching up (started, or back from an outage): no wait.
+		cmd = c.B().Xread().Count(readBatch).Streams().Key(s.log).Id(last).Build()
+	}
+	rctx, cancel := context.WithTimeout(ctx, block+s.cfg.MaxStaleness)
+	res, err := c.Do(rctx, cmd).AsXRead()
+	cancel()
+	if rueidis.IsRedisNil(err) {
+		err, res = nil, nil // nothing new
+	}
+	if err != nil {
+		return last, false, err
+	}
+	entries := res[s.log]
+	for _, e := range entries {
+		s.applyEntry(ctx, e)
+		last = e.ID
+	}
+	if len(entries) < readBatch {
+		s.proof.Store(int64(sent))
+		return last, true, nil
+	}
+	return last, false, nil
 }
 
 // applyEntry puts one log entry into the copy and tells Applied.

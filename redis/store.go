@@ -139,10 +139,12 @@ type Store struct {
 // Compile-time check.
 var _ jwesession.RevocationStore = (*Store)(nil)
 
-// New returns a store and starts, in the background, connecting to Redis
-// and reading the log: it does not wait for Redis, so an instance starts
-// while Redis is down and its checks get the failure policy until Redis
-// answers. Only a bad Config is an error.
+// New returns a store. It connects to Redis and reads the log once
+// (within MaxStaleness), so on a reachable Redis the store answers from
+// its copy at once; when Redis does not answer it returns all the same
+// and keeps trying in the background: an instance starts while Redis is
+// down, and its checks get the failure policy until Redis answers. Only a
+// bad Config is an error.
 func New(cfg Config) (*Store, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("jwesession/redis: failed to create store: Config.Addrs is empty")
@@ -171,7 +173,7 @@ func New(cfg Config) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.done.Add(1)
-	go s.run(ctx)
+	s.start(ctx)
 	if cfg.SignIns {
 		s.done.Add(1)
 		go s.writeSeen(ctx)

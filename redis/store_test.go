@@ -10,6 +10,7 @@ import (
 
 	"github.com/jwesession/jwesession"
 	"github.com/jwesession/jwesession/internal/revocationtest"
+	"github.com/jwesession/jwesession/redis/internal/redistest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,11 +23,11 @@ func prefix() string { return "t" + strconv.FormatInt(prefixes.Add(1), 10) }
 // The store keeps the RevocationStore contract on one server: answering
 // from its copy, and answering from Redis (its copy never current).
 func TestContract(t *testing.T) {
-	srv := startServer(t)
+	srv := redistest.StartServer(t)
 	for _, cold := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Copy", true: "Cold"}[cold], func(t *testing.T) {
 			revocationtest.Run(t, func(t *testing.T) jwesession.RevocationStore {
-				st, err := New(storeConfig([]string{srv.addr()}, prefix()))
+				st, err := New(storeConfig([]string{srv.Addr()}, prefix()))
 				require.NoError(t, err)
 				t.Cleanup(st.Close)
 				st.cold.Store(cold)
@@ -57,12 +58,12 @@ func waitConnected(t testing.TB, st *Store) {
 // out; Bob stays signed in; a copy of the laptop's cookie taken before the
 // sign-out is refused by every instance.
 func TestFleetSignOutEverywhere(t *testing.T) {
-	srv := startServer(t)
+	srv := redistest.StartServer(t)
 	ev := newEvents()
 	p := prefix()
 	var ins []*instance
 	for i := range 3 {
-		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.addr()}, p), jwesession.Revocation{}, ev))
+		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, ev))
 	}
 	waitCurrent(t, ins...)
 	phone, laptop, bob := newBrowser(), newBrowser(), newBrowser()
@@ -124,12 +125,12 @@ func waitNextSecond() {
 // A sign-out, a renew and revoke-before-T, across instances: the replayed
 // cookie is refused by every instance.
 func TestFleetSignOutRenewBefore(t *testing.T) {
-	srv := startServer(t)
+	srv := redistest.StartServer(t)
 	ev := newEvents()
 	p := prefix()
 	var ins []*instance
 	for i := range 3 {
-		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.addr()}, p), jwesession.Revocation{}, ev))
+		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, ev))
 	}
 	waitCurrent(t, ins...)
 
@@ -195,9 +196,9 @@ func sessionOf(t testing.TB, in *instance, b *browser) string {
 // before-T one at the longest absolute lifetime past it plus the leeway;
 // the log drops entries once past; and a record really goes.
 func TestRecordsExpire(t *testing.T) {
-	srv := startServer(t)
+	srv := redistest.StartServer(t)
 	p := prefix()
-	in := newInstance(t, "i0", storeConfig([]string{srv.addr()}, p), jwesession.Revocation{}, nil)
+	in := newInstance(t, "i0", storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, nil)
 	waitCurrent(t, in)
 	b := newBrowser()
 	b.login(t, in, "frank")
@@ -206,7 +207,7 @@ func TestRecordsExpire(t *testing.T) {
 	code, _ := b.do(t, in, "POST", "/logout")
 	require.Equal(t, 200, code)
 	expiry := func(key string) int64 {
-		n, err := strconv.ParseInt(srv.mustCLI("EXPIRETIME", key), 10, 64)
+		n, err := strconv.ParseInt(srv.MustCLI("EXPIRETIME", key), 10, 64)
 		require.NoError(t, err)
 		return n
 	}
@@ -214,41 +215,41 @@ func TestRecordsExpire(t *testing.T) {
 	at := time.Now().Truncate(time.Second)
 	require.NoError(t, in.m.RevokeSubject(context.Background(), "frank"))
 	assert.InDelta(t, at.Add(8*time.Hour+30*time.Second).Unix(), expiry("{"+p+"}:u:frank"), 1, "subject: the longest absolute lifetime + leeway")
-	assert.Equal(t, "2", srv.mustCLI("XLEN", "{"+p+"}:log"))
+	assert.Equal(t, "2", srv.MustCLI("XLEN", "{"+p+"}:log"))
 	// The sign-in records of the listing expire with their last sign-in.
 	assert.Equal(t, info.AbsoluteEnd.Unix(), expiry(p+":signins:{frank}"))
 
 	// A record whose until passes is gone, and the next revocation drops
 	// it from the log too (a store family whose longest record is short).
 	ctx := context.Background()
-	short := newInstance(t, "short", storeConfig([]string{srv.addr()}, prefix()), jwesession.Revocation{}, nil)
+	short := newInstance(t, "short", storeConfig([]string{srv.Addr()}, prefix()), jwesession.Revocation{}, nil)
 	waitCurrent(t, short)
 	sp := short.st.cfg.KeyPrefix
 	now := time.Now()
 	require.NoError(t, short.st.RevokeSignIn(ctx, "short-lived", now.Add(2*time.Second)))
-	assert.Equal(t, "1", srv.mustCLI("EXISTS", "{"+sp+"}:i:short-lived"))
+	assert.Equal(t, "1", srv.MustCLI("EXISTS", "{"+sp+"}:i:short-lived"))
 	deadline := time.Now().Add(10 * time.Second)
-	for srv.mustCLI("EXISTS", "{"+sp+"}:i:short-lived") != "0" && time.Now().Before(deadline) {
+	for srv.MustCLI("EXISTS", "{"+sp+"}:i:short-lived") != "0" && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	assert.Equal(t, "0", srv.mustCLI("EXISTS", "{"+sp+"}:i:short-lived"), "expired in Redis")
+	assert.Equal(t, "0", srv.MustCLI("EXISTS", "{"+sp+"}:i:short-lived"), "expired in Redis")
 	for !time.Now().After(now.Add(3 * time.Second)) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	require.NoError(t, short.st.RevokeSignIn(ctx, "next", time.Now().Add(2*time.Second)))
-	log := srv.mustCLI("XRANGE", "{"+sp+"}:log", "-", "+")
+	log := srv.MustCLI("XRANGE", "{"+sp+"}:log", "-", "+")
 	assert.NotContains(t, log, "short-lived", "the log dropped the expired entry")
 	assert.Contains(t, log, "next")
 	// The long-lived family keeps its entries.
 	require.NoError(t, in.st.RevokeSignIn(ctx, "next", now.Add(time.Hour)))
-	assert.Equal(t, "3", srv.mustCLI("XLEN", "{"+p+"}:log"))
+	assert.Equal(t, "3", srv.MustCLI("XLEN", "{"+p+"}:log"))
 	// An until already past writes nothing.
 	require.NoError(t, in.st.RevokeSignIn(ctx, "past", now.Add(-time.Second)))
-	assert.Equal(t, "0", srv.mustCLI("EXISTS", "{"+p+"}:i:past"))
+	assert.Equal(t, "0", srv.MustCLI("EXISTS", "{"+p+"}:i:past"))
 	// Memory per record, as Redis counts it.
 	t.Logf("Redis memory: sign-in record %s bytes, subject record %s bytes, log of %s entries %s bytes",
-		srv.mustCLI("MEMORY", "USAGE", "{"+p+"}:i:next"), srv.mustCLI("MEMORY", "USAGE", "{"+p+"}:u:frank"),
-		srv.mustCLI("XLEN", "{"+p+"}:log"), srv.mustCLI("MEMORY", "USAGE", "{"+p+"}:log"))
+		srv.MustCLI("MEMORY", "USAGE", "{"+p+"}:i:next"), srv.MustCLI("MEMORY", "USAGE", "{"+p+"}:u:frank"),
+		srv.MustCLI("XLEN", "{"+p+"}:log"), srv.MustCLI("MEMORY", "USAGE", "{"+p+"}:log"))
 }
 
 // A bad Config is refused; nothing else is.
