@@ -176,12 +176,14 @@ func newRevocation[T any](cfg *Config) (*revocation, error) {
 	return &revocation{Revocation: rc}, nil
 }
 
-// subjectOf returns the subject the data names.
+// subjectOf returns the subject the data names. *T has the methods of T,
+// so the pointer serves both receivers without copying the data into an
+// interface (an allocation); a T that is itself a pointer is asked as is.
 func subjectOf[T any](v *T) string {
-	if s, ok := any(*v).(Subjecter); ok {
+	if s, ok := any(v).(Subjecter); ok {
 		return s.SessionSubject()
 	}
-	if s, ok := any(v).(Subjecter); ok {
+	if s, ok := any(*v).(Subjecter); ok {
 		return s.SessionSubject()
 	}
 	return ""

@@ -190,6 +190,9 @@ func TestClearEverywhere(t *testing.T) {
 	laptop := signIn(t, m, "alice")
 	carol := signIn(t, m, "carol")
 	clk.Advance(time.Minute)
+	info, err := m.InspectCookies(laptop)
+	require.NoError(t, err)
+	assert.Equal(t, "alice", info.Subject, "Inspect shows the subject")
 	rec := serve(t, m, laptop, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
 		assert.Equal(t, "alice", s.Subject())
 		require.NoError(t, s.ClearEverywhere())
