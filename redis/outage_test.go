@@ -56,6 +56,13 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 			ev.wait(t, "applied sign-in "+signInOf(t, ins[1], replay)+" @i1")
 
 			srv.Stop()
+			waitStale(t, ins[0])
+			// A failing read proves nothing: the copy stays stale while
+			// Redis is down (2.5 × MaxStaleness of retries).
+			for range 20 {
+				require.False(t, ins[0].st.Current(), "the copy became current with Redis down")
+				time.Sleep(50 * time.Millisecond)
+			}
 			for _, in := range ins {
 				waitStale(t, in)
 				before := valid.header()
