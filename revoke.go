@@ -219,19 +219,26 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("%w: failed to %s: %w", ErrRevocationUnavailable, op, err)
 }
 
+// revoke records a revocation through write, naming op in its errors.
+func (c *managerCore) revoke(op string, write func(RevocationStore) error) error {
+	rv, err := c.on(op)
+	if err != nil {
+		return err
+	}
+	if err := write(rv.Store); err != nil {
+		return unavailable(op, err)
+	}
+	return nil
+}
+
 // RevokeSession revokes one session id everywhere, until end (the end of
 // its sign-in's absolute lifetime; zero: the longest there can be). Most
 // applications revoke sign-ins or subjects instead; Renew revokes the id
 // it replaces.
 func (m *Manager[T]) RevokeSession(ctx context.Context, sessionID string, end time.Time) error {
-	rv, err := m.core.on("revoke session")
-	if err != nil {
-		return err
-	}
-	if err := rv.Store.RevokeSession(ctx, sessionID, m.core.cfg.signInUntil(end)); err != nil {
-		return unavailable("revoke session", err)
-	}
-	return nil
+	return m.core.revoke("revoke session", func(st RevocationStore) error {
+		return st.RevokeSession(ctx, sessionID, m.core.cfg.signInUntil(end))
+	})
 }
 
 // RevokeSignIn revokes one sign-in everywhere (every session id it had or
@@ -239,14 +246,9 @@ func (m *Manager[T]) RevokeSession(ctx context.Context, sessionID string, end ti
 // can be): the "sign out that device" of a "where you're signed in" page.
 // Clear does it for the session's own sign-in.
 func (m *Manager[T]) RevokeSignIn(ctx context.Context, signInID string, end time.Time) error {
-	rv, err := m.core.on("revoke sign-in")
-	if err != nil {
-		return err
-	}
-	if err := rv.Store.RevokeSignIn(ctx, signInID, m.core.cfg.signInUntil(end)); err != nil {
-		return unavailable("revoke sign-in", err)
-	}
-	return nil
+	return m.core.revoke("revoke sign-in", func(st RevocationStore) error {
+		return st.RevokeSignIn(ctx, signInID, m.core.cfg.signInUntil(end))
+	})
 }
 
 // RevokeSubject revokes every sign-in of the subject that started up to
@@ -255,37 +257,27 @@ func (m *Manager[T]) RevokeSignIn(ctx context.Context, signInID string, end time
 // Sign-in times are whole seconds, so a new sign-in within the same second
 // is revoked with them. Session.ClearEverywhere does it from a handler.
 func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
-	rv, err := m.core.on("revoke subject")
-	if err != nil {
-		return err
-	}
 	if subject == "" {
 		return errf(ErrInvalidConfig, "failed to revoke subject: the subject is empty")
 	}
 	cfg := &m.core.cfg
 	at := time.Unix(cfg.Now().Unix(), 0)
-	if err := rv.Store.RevokeSubject(ctx, subject, at, cfg.broadUntil(at)); err != nil {
-		return unavailable("revoke subject", err)
-	}
-	return nil
+	return m.core.revoke("revoke subject", func(st RevocationStore) error {
+		return st.RevokeSubject(ctx, subject, at, cfg.broadUntil(at))
+	})
 }
 
 // RevokeBefore revokes every session whose token was issued before t, on
 // every instance: an incident switch that signs everybody out without a
 // key rotation. t must not lie in the future.
 func (m *Manager[T]) RevokeBefore(ctx context.Context, t time.Time) error {
-	rv, err := m.core.on("revoke sessions")
-	if err != nil {
-		return err
-	}
 	cfg := &m.core.cfg
 	if t.After(cfg.Now().Add(cfg.Leeway)) {
 		return errf(ErrInvalidConfig, "failed to revoke sessions: the time lies in the future")
 	}
-	if err := rv.Store.RevokeBefore(ctx, t, cfg.broadUntil(t)); err != nil {
-		return unavailable("revoke sessions", err)
-	}
-	return nil
+	return m.core.revoke("revoke sessions", func(st RevocationStore) error {
+		return st.RevokeBefore(ctx, t, cfg.broadUntil(t))
+	})
 }
 
 // SignIns lists the subject's sign-ins that are neither over nor revoked,

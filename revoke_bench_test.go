@@ -2,7 +2,6 @@ package jwesession
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -38,12 +37,5 @@ func BenchmarkHotPathRevocation(b *testing.B) {
 	m, clk := newBenchManagerConfig(b, Config{Revocation: Revocation{Store: st}}, nil)
 	st.Now = clk.Now
 	fillRevocations(st, 85_000, clk.Now())
-	cookie := benchToken(b, m)
-	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := m.Session(r.Context())
-		if d, ok := s.Get(); !ok || d.User != benchValue.User {
-			b.Fatal("session not read")
-		}
-	}))
-	runRequests(b, h, cookie)
+	benchHotPath(b, m)
 }

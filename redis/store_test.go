@@ -58,14 +58,7 @@ func waitConnected(t testing.TB, st *Store) {
 // out; Bob stays signed in; a copy of the laptop's cookie taken before the
 // sign-out is refused by every instance.
 func TestFleetSignOutEverywhere(t *testing.T) {
-	srv := redistest.StartServer(t)
-	ev := newEvents()
-	p := prefix()
-	var ins []*instance
-	for i := range 3 {
-		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, ev))
-	}
-	waitCurrent(t, ins...)
+	ins, ev := newFleet(t, 3)
 	phone, laptop, bob := newBrowser(), newBrowser(), newBrowser()
 	phone.login(t, ins[0], "alice")
 	laptop.login(t, ins[1], "alice")
@@ -125,14 +118,7 @@ func waitNextSecond() {
 // A sign-out, a renew and revoke-before-T, across instances: the replayed
 // cookie is refused by every instance.
 func TestFleetSignOutRenewBefore(t *testing.T) {
-	srv := redistest.StartServer(t)
-	ev := newEvents()
-	p := prefix()
-	var ins []*instance
-	for i := range 3 {
-		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, ev))
-	}
-	waitCurrent(t, ins...)
+	ins, ev := newFleet(t, 3)
 
 	// Sign-out on instance 0; a copy of the cookie kept from before.
 	b := newBrowser()
@@ -265,4 +251,18 @@ func TestNewConfig(t *testing.T) {
 			assert.True(t, strings.HasPrefix(err.Error(), "jwesession/redis: failed to create store: "), err.Error())
 		}
 	}
+}
+
+// newFleet starts a redis-server and n instances sharing it, current.
+func newFleet(t *testing.T, n int) ([]*instance, *events) {
+	t.Helper()
+	srv := redistest.StartServer(t)
+	ev := newEvents()
+	p := prefix()
+	var ins []*instance
+	for i := range n {
+		ins = append(ins, newInstance(t, "i"+strconv.Itoa(i), storeConfig([]string{srv.Addr()}, p), jwesession.Revocation{}, ev))
+	}
+	waitCurrent(t, ins...)
+	return ins, ev
 }

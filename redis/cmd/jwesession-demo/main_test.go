@@ -1,14 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +21,6 @@ import (
 
 const secret = "demo-redis-secret-0123456789abcdefghijklmnop"
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var listening = regexp.MustCompile(`jwesession-demo listening on (http://\S+) `)
 
 // startDemo runs this build of the demo with args until the test ends and
@@ -44,7 +28,7 @@ var listening = regexp.MustCompile(`jwesession-demo listening on (http://\S+) `)
 func startDemo(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	buf := &syncBuffer{}
+	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	lookup := func(k string) (string, bool) {
 		if k == "JWESESSION_SECRET" {
@@ -52,23 +36,31 @@ func startDemo(t *testing.T, args ...string) string {
 		}
 		return "", false
 	}
-	go func() { done <- demo.Run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), lookup, buf, connect) }()
+	go func() {
+		done <- demo.Run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), lookup, pw, connect)
+		pw.Close()
+	}()
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(buf.String()); m != nil {
-			return m[1]
+	base := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				base <- m[1]
+			}
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("demo ended: %v\n%s", err, buf)
-		default:
+		close(base)
+	}()
+	select {
+	case b, ok := <-base:
+		if !ok {
+			t.Fatal("the demo ended before listening")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no start-up line: %s", buf)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return b
+	case <-time.After(10 * time.Second):
+		t.Fatal("no start-up line in 10s")
 	}
+	return ""
 }
 
 // device is a browser: one cookie jar for every demo instance (they share
