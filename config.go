@@ -95,6 +95,9 @@ type Config struct {
 	// Nothing is logged per request at Info or below. The default is
 	// slog.Default().
 	Logger *slog.Logger
+	// Revocation makes sessions revocable through a shared store (see
+	// Revocation). The default, no Store, keeps sessions stateless.
+	Revocation Revocation
 }
 
 // normalize returns cfg with defaults filled in, or an error.

@@ -78,4 +78,15 @@
 // (default 1) allows splitting a larger session into name.0, name.1, …;
 // data that does not fit is an ErrTooLarge from Set, Update or SignIn, and
 // the previous cookie stays as it was.
+//
+// # Revocation
+//
+// Sessions are stateless unless Config.Revocation names a RevocationStore
+// (the redis module's for a fleet, MemoryRevocations for one process):
+// then each request whose token opens is checked once against the
+// revocations every instance shares, and Clear, Renew, Session.
+// ClearEverywhere, Manager.RevokeSubject and Manager.RevokeBefore end
+// sessions everywhere (ErrRevoked). A store that cannot answer gets the
+// failure policy: fail closed by default (ErrRevocationUnavailable, the
+// cookie left alone).
 package jwesession

@@ -37,6 +37,9 @@ type TokenInfo struct {
 	IdleExpiry time.Time
 	// Data is the session data as the token holds it: JSON.
 	Data json.RawMessage
+	// Subject is the data's SessionSubject (see Subjecter), when the
+	// manager's T has one and the session is accepted.
+	Subject string
 }
 
 // Inspect opens a session token (a cookie's value; chunks joined) as the
@@ -101,6 +104,7 @@ func (m *Manager[T]) inspect(token string, ck *carried) (TokenInfo, error) {
 	if _, err := decodeData(o.env.Data, &data); err != nil {
 		return info, err
 	}
+	info.Subject = subjectOf(&data)
 	return info, nil
 }
 

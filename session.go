@@ -24,7 +24,8 @@ type managerCore struct {
 	names cookieNames
 	key   *ctxKey
 	ring  atomic.Pointer[ring]
-	mu    sync.Mutex // serialises SetKeyring
+	mu    sync.Mutex  // serialises SetKeyring
+	rev   *revocation // nil: revocation off (revoke.go)
 
 	// sealWarnAt is the per-process seal count under one key at which the
 	// manager warns (sealWarnDefault; tests lower it).
@@ -50,7 +51,11 @@ func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 	if kr == nil || len(kr.keys) == 0 {
 		return nil, fmt.Errorf("%w: failed to create manager: no keyring; build one with KeyringFromEnv or NewKeyring", ErrNoSecret)
 	}
-	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault}
+	rev, err := newRevocation[T](&cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault, rev: rev}
 	c.names = newCookieNames(&cfg)
 	c.ring.Store(c.derive(kr))
 	return &Manager[T]{core: c}, nil
@@ -80,6 +85,8 @@ type Session[T any] struct {
 	req  *http.Request
 	ring *ring
 	hdr  *policyHeaders // backing for the cache headers (in the same allocation)
+
+	check checkContext // the revocation check's (revoke_session.go)
 
 	mu        sync.Mutex
 	loaded    bool
@@ -145,6 +152,10 @@ func (s *Session[T]) load() {
 	if err != nil {
 		s.err = err
 		s.m.undecodable(o.key, err)
+		return
+	}
+	if err := s.checkRevoked(&o, now); err != nil {
+		s.err = err
 		return
 	}
 	env := &o.env
@@ -257,13 +268,18 @@ func (s *Session[T]) put(op string, v T, fresh, rem bool) error {
 	if err := s.fits(sid, abs, kind, raw, now); err != nil {
 		return failed(op, err, "")
 	}
-	if fresh || !s.has {
-		s.end()
+	started := fresh || !s.has
+	var endErr error
+	if started {
+		endErr = s.endRevoked(op)
 		s.sid, s.sin, s.org, s.abs, s.rem, s.has, s.reissue = sid, newID(), s.ring.primary.id, abs, kind, true, true
 		s.last, s.exp = now, s.m.cfg.expiry(now, abs, kind)
 	}
 	s.data, s.raw, s.clear = v, raw, false
-	return nil
+	if started {
+		s.signedIn(now)
+	}
+	return endErr
 }
 
 // end ends the current sign-in, if any: the response's tombstone will
@@ -354,22 +370,24 @@ func (s *Session[T]) SignIn(v T) error {
 // in the response, and a small tombstone cookie names its sign-in, so that
 // a concurrent request of the same sign-in whose response lands later
 // cannot sign the user in again. A copy of the old cookie kept elsewhere
-// (or a browser that drops the tombstone) stays valid until it expires:
-// stateless sessions cannot be revoked.
+// (or a browser that drops the tombstone) stays valid until it expires,
+// unless revocation is on: then the sign-in is revoked everywhere, and an
+// ErrRevocationUnavailable says the store did not record it.
 func (s *Session[T]) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.mutable("clear"); err != nil {
 		return err
 	}
-	s.end()
+	err := s.endRevoked("clear")
 	s.clear = true
-	return nil
+	return err
 }
 
 // Renew gives the session a new id, keeping its data, its sign-in and its
 // absolute lifetime: call it on every privilege change. Without a session
-// it returns ErrNoSession.
+// it returns ErrNoSession. With revocation on it revokes the old id, so a
+// concurrent request still carrying it is refused.
 func (s *Session[T]) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -379,8 +397,9 @@ func (s *Session[T]) Renew() error {
 	if !s.has {
 		return failed("renew", ErrNoSession, "")
 	}
+	old := s.sid
 	s.sid, s.reissue = newID(), true
-	return nil
+	return s.revokeRenewed(old)
 }
 
 // Touch re-issues the session's token with a new expiry now, whatever

@@ -47,6 +47,7 @@ type inspectOptions struct {
 	cookieName             string
 	idle, absolute, leeway time.Duration
 	remIdle, remAbsolute   time.Duration
+	subjectField           string
 }
 
 func (t tool) inspect(args []string) int {
@@ -59,6 +60,7 @@ func (t tool) inspect(args []string) int {
 	fs.DurationVar(&o.remIdle, "remember-idle", defaultRememberIdle, "the application's RememberIdleTimeout")
 	fs.DurationVar(&o.remAbsolute, "remember-absolute", defaultRememberAbsolute, "the application's RememberAbsoluteTimeout")
 	fs.DurationVar(&o.leeway, "leeway", defaultLeeway, "the application's Leeway")
+	fs.StringVar(&o.subjectField, "subject-field", "", "the data's top-level field that holds the subject (the user id revocation goes by), printed as subject:")
 	if code, ok := t.parse(fs, args, inspectUsage); !ok {
 		return code
 	}
@@ -296,6 +298,9 @@ func (t tool) printInfo(kr *jwesession.Keyring, in input, info jwesession.TokenI
 	fmt.Fprintf(w, "origin key: %s\n", originText(kr, info.OriginKeyID))
 	fmt.Fprintf(w, "session id: %s\n", info.SessionID)
 	fmt.Fprintf(w, "sign-in id: %s\n", info.SignInID)
+	if o.subjectField != "" {
+		fmt.Fprintf(w, "subject: %s\n", subjectText(info.Data, o.subjectField))
+	}
 	fmt.Fprintf(w, "issued: %s\n", when(info.IssuedAt, now))
 	// The library treats a token whose expiry lies beyond issue + idle +
 	// leeway (whole seconds) as expiring then.
@@ -365,4 +370,22 @@ func when(at, now time.Time) string {
 		rel = (-d).String() + " ago"
 	}
 	return at.UTC().Format(time.RFC3339) + " (" + rel + ")"
+}
+
+// subjectText returns the data's top-level field named field, as the
+// subject line shows it.
+func subjectText(data json.RawMessage, field string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return "none (the data is not a JSON object)"
+	}
+	v, ok := m[field]
+	if !ok {
+		return "none (no field " + strconv.Quote(field) + ")"
+	}
+	var str string
+	if json.Unmarshal(v, &str) == nil {
+		return str
+	}
+	return string(v)
 }

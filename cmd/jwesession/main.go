@@ -93,13 +93,14 @@ const keygenUsage = `  jwesession keygen
       print a new secret, then its JWESESSION_KEYS entry as a new decrypt-only key
 `
 
-const inspectUsage = `  jwesession inspect [-keys-file F] [-cookie-name session] [-idle 30m] [-absolute 8h] [-remember-idle 168h] [-remember-absolute 720h] [-leeway 30s] < cookie
+const inspectUsage = `  jwesession inspect [-keys-file F] [-cookie-name session] [-idle 30m] [-absolute 8h] [-remember-idle 168h] [-remember-absolute 720h] [-leeway 30s] [-subject-field F] < cookie
       show what a token, cookie or Cookie: header holds and whether a request
       carrying it is accepted (exit 0), or why it is rejected (exit 1); the
       companion (~r.NAME) and tombstone (~t.NAME) cookies given are applied
       keys from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET
       -idle, -absolute, -leeway  the application's IdleTimeout, AbsoluteTimeout and Leeway
       -remember-idle, -remember-absolute  its RememberIdleTimeout and RememberAbsoluteTimeout
+      -subject-field F  print the data's field F as the subject (revocation's user id)
 `
 
 const rotateUsage = `  jwesession rotate add|promote|confirm|retire|remove|emergency [-keys-file F] [flags] > next-keys-file

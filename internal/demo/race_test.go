@@ -1,4 +1,4 @@
-package main
+package demo
 
 // Race pairs through the running demo, over loopback, as a browser sees
 // them: two requests carrying the same cookies are served at once, and both

@@ -1,4 +1,4 @@
-package main
+package demo
 
 // These tests drive the demo as its users do: over a real loopback listener
 // (127.0.0.1 only), through run with a fake environment, and once as the
@@ -1589,7 +1589,7 @@ func TestBinary(t *testing.T) {
 		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
 	}
 	bin := filepath.Join(t.TempDir(), "demo")
-	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command(goTool, "build", "-o", bin, "../../cmd/jwesession-demo").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")

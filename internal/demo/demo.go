@@ -1,6 +1,8 @@
-// Command jwesession-demo is a small web app that keeps its login state in
-// a jwesession cookie: sign in, keep a note in the session, renew the
-// session id, sign out. It serves plain HTTP on loopback with development
+// Package demo is jwesession-demo, a small web app that keeps its login
+// state in a jwesession cookie: sign in, keep a note in the session, renew
+// the session id, sign out (here or everywhere, with -redis). Its
+// commands are cmd/jwesession-demo and, with Redis, the redis module's
+// cmd/jwesession-demo. It serves plain HTTP on loopback with development
 // cookies, or production cookie settings with -secure (behind TLS).
 //
 // Keys come from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET; with
@@ -10,7 +12,7 @@
 // through on the running demo: rewrite the file with `jwesession rotate`
 // and watch the "keyring replaced" lines on stderr. A file that does not
 // parse is refused with an error line, and the keys in use keep serving.
-package main
+package demo
 
 import (
 	"context"
@@ -25,8 +27,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/jwesession/jwesession"
@@ -45,17 +45,9 @@ type demoSession struct {
 	Note string `json:"note,omitempty"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "jwesession-demo:", err)
-		os.Exit(1)
-	}
-}
-
-// run parses args, builds the keyring and serves until ctx ends.
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+// Run parses args, builds the keyring and serves until ctx ends; connect
+// makes the revocation store of -redis (nil: a build without Redis).
+func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer, connect Connector) error {
 	fs := flag.NewFlagSet("jwesession-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
@@ -67,6 +59,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	refresh := fs.Duration("refresh-after", 0, "Config.RefreshAfter: the age after which a read extends the idle expiry (default: the library's, 5m)")
 	remIdle := fs.Duration("remember-idle-timeout", 0, "Config.RememberIdleTimeout: the idle timeout of a \"remember me\" sign-in (default: the library's, 168h)")
 	remAbsolute := fs.Duration("remember-absolute-timeout", 0, "Config.RememberAbsoluteTimeout: how long a \"remember me\" sign-in lasts (default: the library's, 720h)")
+	redisAddr := fs.String("redis", "", "HOST:PORT of a Redis server: revocation on (sign out everywhere), the subject the user name")
+	redisFail := fs.String("redis-fail", "", "when Redis cannot answer: closed (signed out for that request) or open (served unchecked); default: the library's, closed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +78,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	rev, closeRev, err := revocation(*redisAddr, *redisFail, connect, logger)
+	if err != nil {
+		return err
+	}
+	defer closeRev()
 	m, err := jwesession.New[demoSession](jwesession.Config{
 		DevelopmentCookies:      !*secure,
 		MaxChunks:               maxChunks,
@@ -93,6 +92,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		RememberIdleTimeout:     *remIdle,
 		RememberAbsoluteTimeout: *remAbsolute,
 		Logger:                  logger,
+		Revocation:              rev,
 	}, kr)
 	if err != nil {
 		return err
@@ -170,6 +170,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="/update"><textarea name="note" rows="4" cols="60">{{.Note}}</textarea><br><button>Save note</button></form>
 <form method="post" action="/renew"><button>Renew session id</button></form>
 <form method="post" action="/logout"><button>Sign out</button></form>
+<form method="post" action="/logout-everywhere"><button>Sign out everywhere</button></form>
 <p><a href="/admin">admin</a> · <a href="/public">public page</a></p>
 {{else}}<p>not signed in</p>
 <form method="post" action="/login"><label>user <input name="user" pattern="[A-Za-z0-9._\-]{1,64}" required></label> <label><input type="checkbox" name="remember"> remember me</label> <button>Sign in</button></form>
@@ -280,6 +281,7 @@ func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
+	mux.HandleFunc("POST /logout-everywhere", logoutEverywhere(session))
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		d, ok := session(r).Get()
 		if !ok {

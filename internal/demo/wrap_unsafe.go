@@ -1,6 +1,6 @@
 //go:build jwesession_unsafe_demo
 
-package main
+package demo
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package main
+package demo
 
 // The lifetime flags and the sliding refresh, in real time: the demo runs
 // with -refresh-after 1s and waits are a second or two. Only states are
