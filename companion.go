@@ -91,6 +91,7 @@ func (c *managerCore) openCompanion(r *ring, value, sid string, now int64) (iat,
 // writeCompanion adds a companion for session id sid to h: issued now,
 // with the idle expiry exp.
 func (c *managerCore) writeCompanion(h http.Header, r *ring, sid string, now, exp int64) {
+	c.count.refreshed.inc()
 	pt := appendCompanion(make([]byte, 0, companionLen(sid, now, exp)+tagLen), sid, now, exp)
 	c.writeCookie(h, c.names.companion, r.primary, purposeCompanion, pt, exp-now)
 }

@@ -70,6 +70,34 @@ func ParseKeyState(s string) (KeyState, error) {
 	return 0, fmt.Errorf("%w: unknown key state (want primary, decrypt-only or retired)", ErrInvalidKeyring)
 }
 
+// MarshalText returns the state's name ("primary", "decrypt-only",
+// "retired"), so JSON and slog show the name, not a number. The zero
+// KeyState (TokenInfo's "no key of that id") is the empty string; any
+// other value is an error.
+func (s KeyState) MarshalText() ([]byte, error) {
+	switch s {
+	case 0:
+		return []byte{}, nil
+	case Primary, DecryptOnly, Retired:
+		return []byte(s.String()), nil
+	}
+	return nil, fmt.Errorf("jwesession: failed to marshal key state: %d is not one", int(s))
+}
+
+// UnmarshalText parses what MarshalText returns.
+func (s *KeyState) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
+	st, err := ParseKeyState(string(b))
+	if err != nil {
+		return err
+	}
+	*s = st
+	return nil
+}
+
 // Secret is a validated secret: at least MinSecretLen bytes that are not an
 // obvious pattern. It prints as "[REDACTED]" in every format and in slog.
 // The zero Secret is empty and is refused by NewKeyring.

@@ -26,6 +26,7 @@ type managerCore struct {
 	key   *ctxKey
 	ring  atomic.Pointer[ring]
 	mu    sync.Mutex // serialises SetKeyring
+	count counters   // event counters (metrics.go)
 
 	// sealWarnAt is the per-process seal count under one key at which the
 	// manager warns (sealWarnDefault; tests lower it).
@@ -115,7 +116,7 @@ func (s *Session[T]) load() {
 	s.loaded = true
 	if s.committed {
 		s.err = fmt.Errorf("%w: the session was first read after the response headers were sent, so the response could not be made cache-safe; read it before writing", ErrCommitted)
-		s.m.cfg.Logger.Warn("jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
+		s.m.event(s.req.Context(), &s.m.count.lateReads, slog.LevelWarn, "jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
 		return
 	}
 	cfg := &s.m.cfg
@@ -134,13 +135,13 @@ func (s *Session[T]) load() {
 		// Refused: served as no session. The cookie is not deleted: that
 		// deletion could land after a concurrent sign-in's cookie and
 		// sign the user out again. The next write replaces it.
-		s.err = err
+		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
 		return
 	}
 	if err := json.Unmarshal(o.env.Data, &s.data); err != nil {
 		var zero T
 		s.data = zero
-		s.err = errf(ErrMalformed, "failed to decode session data into %T", zero)
+		s.err = s.m.refused(s.req.Context(), RejectDataDecode, errf(ErrMalformed, "failed to decode session data into %T", zero))
 		return
 	}
 	env := &o.env
@@ -220,7 +221,7 @@ func (s *Session[T]) ExpiresAt() time.Time {
 func (s *Session[T]) mutable(op string) error {
 	s.load()
 	if s.committed {
-		s.m.cfg.Logger.Error("jwesession: session change after the response headers were written was not saved", "op", op, "path", s.req.URL.Path)
+		s.m.event(s.req.Context(), &s.m.count.lateChanges, slog.LevelError, "jwesession: session change after the response headers were written was not saved", "op", op, "path", s.req.URL.Path)
 		return failed(op, ErrCommitted, "; change the session before writing the response")
 	}
 	return nil
@@ -461,8 +462,7 @@ func (s *Session[T]) commit(h http.Header) {
 		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs))
 		wrote = true
 	case !s.has && s.clear:
-		c.deleteOthers(h, &s.cookies, -1)
-		wrote = true
+		wrote = c.deleteAll(h, &s.cookies)
 	}
 	applyCachePolicy(h, wrote, s.hdr)
 }
@@ -487,7 +487,7 @@ func (s *Session[T]) writeToken(h http.Header, now int64) bool {
 		// Only a token written under an older configuration (a larger
 		// MaxChunks) gets here: keep its cookie rather than write one that
 		// would be rejected.
-		cfg.Logger.Warn("jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
+		cfg.Logger.WarnContext(s.req.Context(), "jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
 		return false
 	}
 	// The token's Max-Age is the absolute end: companions extend its idle

@@ -31,7 +31,7 @@ type KeyStats struct {
 // manager, so they survive reloads that keep the key.
 type keyCounters struct {
 	sealed                     sealCounter
-	opened, rewritten, retired atomic.Uint64
+	opened, rewritten, retired counter
 }
 
 // sealWarnDefault is the per-process seal count under one key past which
@@ -74,8 +74,8 @@ func (m *Manager[T]) Stats() []KeyStats {
 	for i, k := range r.keys {
 		out[i] = KeyStats{
 			ID: k.id, State: k.state,
-			Sealed: k.count.sealed.Load(), Opened: k.count.opened.Load(),
-			Rewritten: k.count.rewritten.Load(), Retired: k.count.retired.Load(),
+			Sealed: k.count.sealed.Load(), Opened: k.count.opened.load(),
+			Rewritten: k.count.rewritten.load(), Retired: k.count.retired.load(),
 		}
 	}
 	return out

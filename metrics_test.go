@@ -1,0 +1,566 @@
+package jwesession
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"expvar"
+	"go/parser"
+	"go/token"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Counters, the expvar, text marshalling and logging. Helpers are prefixed
+// ob.
+
+var _ expvar.Var = MetricsVar(nil)
+
+// obServe is serve for a manager of any data type.
+func obServe[T any](t testing.TB, m *Manager[T], cookie string, fn func(w http.ResponseWriter, r *http.Request, s *Session[T])) *httptest.ResponseRecorder {
+	t.Helper()
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.Session(r.Context())
+		if err != nil {
+			t.Errorf("Session: %v", err)
+			return
+		}
+		fn(w, r, s)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, newRequest(cookie))
+	return rec
+}
+
+// obRejected returns the manager's rejection counts as name -> count.
+func obRejected[T any](m *Manager[T]) map[string]uint64 {
+	out := map[string]uint64{}
+	for r, n := range m.Metrics().Rejected {
+		out[r.String()] = n
+	}
+	return out
+}
+
+// obCookie returns the value of the cookie name set in rec.
+func obCookie(t testing.TB, rec *httptest.ResponseRecorder, name string) string {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name && c.MaxAge >= 0 {
+			return c.Value
+		}
+	}
+	t.Fatalf("no cookie %s in %q", name, setCookies(rec))
+	return ""
+}
+
+// obTamper changes one character inside the ciphertext of the first
+// cookie of a Cookie header.
+func obTamper(cookie string) string {
+	end := strings.IndexByte(cookie, ';')
+	if end < 0 {
+		end = len(cookie)
+	}
+	i := strings.LastIndexByte(cookie[:end], '.') - 3 // inside the ciphertext, not its last character
+	b := []byte(cookie)
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+// Each kind of refused cookie is counted under its own reason, exactly
+// once per request, and nothing else is counted; a valid cookie and
+// Inspect count no rejection.
+func TestMetricsRejectedByReason(t *testing.T) {
+	kr := mustKeyring(t, "a:primary:"+secretA)
+	header := func(h string) string { return base64.RawURLEncoding.EncodeToString([]byte(h)) }
+	// The shape of a token (12-byte IV, 16-byte tag) under a header the
+	// library would not write.
+	forged := func(h string) string {
+		return header(h) + ".." + strings.Repeat("A", 16) + "." + strings.Repeat("A", 20) + "." + strings.Repeat("A", 22)
+	}
+	cases := []struct {
+		name     string
+		reason   string
+		sentinel error
+		// cookie returns the Cookie header of the request, made with m
+		// (whose clock it may move) and the shared keyring.
+		cookie func(t *testing.T, m *Manager[testData], clk *testClock) string
+	}{
+		{"garbage", "malformed", ErrMalformed, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			return "__Host-session=not-a-token"
+		}},
+		{"oversized", "malformed", ErrTooLarge, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			return "__Host-session=" + strings.Repeat("A", ChunkSize+1)
+		}},
+		{"other algorithm", "malformed", ErrUnsupported, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			return "__Host-session=" + forged(`{"alg":"A128KW","enc":"A256GCM","kid":"a"}`)
+		}},
+		{"tampered", "decrypt", ErrDecrypt, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			return obTamper(signIn(t, m, "alice"))
+		}},
+		{"unknown key", "unknown_key", ErrUnknownKey, func(t *testing.T, _ *Manager[testData], _ *testClock) string {
+			other, _ := newTestManager(t, Config{}, mustKeyring(t, "b:primary:"+secretB))
+			return signIn(t, other, "alice")
+		}},
+		{"retired key", "retired_key", ErrRetiredKey, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			c := signIn(t, m, "alice")
+			require.NoError(t, m.SetKeyring(mustKeyring(t, "b:primary:"+secretB, "a:retired:"+secretA)))
+			return c
+		}},
+		{"expired", "expired", ErrExpired, func(t *testing.T, m *Manager[testData], clk *testClock) string {
+			c := signIn(t, m, "alice")
+			clk.Advance(31 * time.Minute)
+			return c
+		}},
+		{"issued in the future", "not_yet_valid", ErrNotYetValid, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			ahead, aclk := newTestManager(t, Config{}, kr)
+			aclk.Advance(time.Hour)
+			return signIn(t, ahead, "alice")
+		}},
+		{"signed out", "signed_out", ErrSignedOut, func(t *testing.T, m *Manager[testData], _ *testClock) string {
+			c := signIn(t, m, "alice")
+			out := serve(t, m, c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+				require.NoError(t, s.Clear())
+			})
+			// The late response of a request in flight re-set the token.
+			return c + "; __Host-~t.session=" + obCookie(t, out, "__Host-~t.session")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, clk := newTestManager(t, Config{}, kr)
+			cookie := tc.cookie(t, m, clk)
+			before := obRejected(m)
+			for _, v := range before {
+				require.Zero(t, v, "set-up requests count no rejection")
+			}
+			_, _ = m.InspectCookies(cookie)
+			assert.Equal(t, before, obRejected(m), "Inspect counts nothing")
+			for range 2 {
+				res := read(t, m, cookie)
+				require.ErrorIs(t, res.Err, tc.sentinel)
+				require.False(t, res.OK)
+			}
+			want := map[string]uint64{}
+			for k := range before {
+				want[k] = 0
+			}
+			want[tc.reason] = 2
+			assert.Equal(t, want, obRejected(m))
+		})
+	}
+
+	t.Run("data that does not decode", func(t *testing.T) {
+		m, _ := newTestManager(t, Config{}, kr)
+		c := signIn(t, m, "alice")
+		other, err := New[struct {
+			User int `json:"user"`
+		}](Config{Now: m.core.cfg.Now, Logger: quietLogger()}, kr)
+		require.NoError(t, err)
+		obServe(t, other, c, func(w http.ResponseWriter, r *http.Request, s *Session[struct {
+			User int `json:"user"`
+		}]) {
+			require.ErrorIs(t, s.Err(), ErrMalformed)
+		})
+		got := obRejected(other)
+		assert.Equal(t, uint64(1), got["data_decode"])
+		assert.Zero(t, got["malformed"], "counted once, as data_decode")
+	})
+
+	t.Run("valid and absent cookies", func(t *testing.T) {
+		m, _ := newTestManager(t, Config{}, kr)
+		c := signIn(t, m, "alice")
+		require.NoError(t, read(t, m, c).Err)
+		require.NoError(t, read(t, m, "").Err)
+		require.NoError(t, read(t, m, "other=cookie").Err)
+		for name, n := range obRejected(m) {
+			assert.Zero(t, n, name)
+		}
+	})
+}
+
+// Writes, sign-outs, refreshes and the changes and reads refused after
+// the headers went out are each counted on their own.
+func TestMetricsWritesDeletesRefreshes(t *testing.T) {
+	m, clk := newTestManager(t, Config{}, nil)
+	type counts struct{ written, deleted, refreshes, lateChanges, lateReads uint64 }
+	get := func() counts {
+		x := m.Metrics()
+		return counts{x.SessionsWritten, x.SessionsDeleted, x.Refreshes, x.ChangesAfterCommit, x.ReadsAfterCommit}
+	}
+	step := func(name string, cookie string, want counts, fn func(w http.ResponseWriter, r *http.Request, s *Session[testData])) string {
+		t.Helper()
+		rec := serve(t, m, cookie, fn)
+		assert.Equal(t, want, get(), name)
+		return cookieHeader(cookie, rec)
+	}
+	c := step("sign-in", "", counts{written: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "alice"}))
+	})
+	c = step("read", c, counts{written: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { _, _ = s.Get() })
+	c = step("equal set", c, counts{written: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Set(testData{User: "alice"}))
+	})
+	c = step("update", c, counts{written: 2}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Update(func(d *testData) error { d.N++; return nil }))
+	})
+	clk.Advance(6 * time.Minute)
+	c = step("read, refresh due", c, counts{written: 2, refreshes: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { _, _ = s.Get() })
+	c = step("renew", c, counts{written: 3, refreshes: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Renew())
+	})
+	c = step("touch", c, counts{written: 4, refreshes: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Touch())
+	})
+	c = step("sign-in over a sign-in", c, counts{written: 5, refreshes: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.SignIn(testData{User: "bob"}))
+	})
+	_ = step("change after the headers", c, counts{written: 5, refreshes: 1, lateChanges: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		_, _ = s.Get()
+		w.WriteHeader(http.StatusOK)
+		require.ErrorIs(t, s.Set(testData{User: "mallory"}), ErrCommitted)
+	})
+	_ = step("first read after the headers", c, counts{written: 5, refreshes: 1, lateChanges: 1, lateReads: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		_, _ = w.Write([]byte("body"))
+		_, ok := s.Get()
+		require.False(t, ok)
+	})
+	_ = step("sign-out", c, counts{written: 5, deleted: 1, refreshes: 1, lateChanges: 1, lateReads: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Clear())
+	})
+	_ = step("untouched", c, counts{written: 5, deleted: 1, refreshes: 1, lateChanges: 1, lateReads: 1}, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {})
+}
+
+// The expvar: JSON with names, not numbers, read afresh on every String;
+// two managers publish under names of their own (no package state).
+func TestMetricsVar(t *testing.T) {
+	m1, clk := newTestManager(t, Config{}, mustKeyring(t, "k2:primary:"+secretB, "k1:decrypt-only:"+secretA))
+	m2, _ := newTestManager(t, Config{CookieName: "other"}, nil)
+	name1, name2 := "jwesession-test-"+t.Name()+"-1", "jwesession-test-"+t.Name()+"-2"
+	expvar.Publish(name1, m1.MetricsVar())
+	expvar.Publish(name2, m2.MetricsVar())
+
+	c := signIn(t, m1, "alice")
+	clk.Advance(time.Hour)
+	require.ErrorIs(t, read(t, m1, c).Err, ErrExpired)
+
+	var got struct {
+		Rejected        map[string]uint64
+		SessionsWritten uint64
+		Keys            []struct {
+			ID, State      string
+			Sealed, Opened uint64
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(expvar.Get(name1).String()), &got), expvar.Get(name1).String())
+	assert.Equal(t, uint64(1), got.Rejected["expired"])
+	assert.Len(t, got.Rejected, int(numRejectReasons)-1, "every reason present: %v", got.Rejected)
+	assert.Equal(t, uint64(1), got.SessionsWritten)
+	require.Len(t, got.Keys, 2)
+	assert.Equal(t, "k2", got.Keys[0].ID)
+	assert.Equal(t, "primary", got.Keys[0].State)
+	assert.Equal(t, "decrypt-only", got.Keys[1].State)
+	assert.Equal(t, uint64(1), got.Keys[0].Sealed)
+
+	require.NoError(t, json.Unmarshal([]byte(expvar.Get(name2).String()), &got))
+	assert.Zero(t, got.SessionsWritten, "the other manager's counters are its own")
+	assert.Zero(t, got.Rejected["expired"])
+}
+
+// The root package never imports expvar: importing it serves /debug/vars
+// (the command line, memory statistics) on http.DefaultServeMux of every
+// application that uses the library.
+func TestNoExpvarImport(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
+		require.NoError(t, err)
+		for _, imp := range af.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			assert.NotEqual(t, "expvar", p, "%s imports expvar", f)
+		}
+		checked++
+	}
+	require.Greater(t, checked, 10)
+}
+
+// KeyState and RejectReason marshal as their names and back; what is no
+// state or reason is an error, never a number.
+func TestStateAndReasonText(t *testing.T) {
+	for _, st := range []KeyState{Primary, DecryptOnly, Retired, 0} {
+		b, err := st.MarshalText()
+		require.NoError(t, err)
+		want := map[KeyState]string{Primary: "primary", DecryptOnly: "decrypt-only", Retired: "retired", 0: ""}[st]
+		assert.Equal(t, want, string(b))
+		var back KeyState = 99
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, st, back)
+	}
+	_, err := KeyState(7).MarshalText()
+	assert.Error(t, err)
+	var st KeyState
+	err = st.UnmarshalText([]byte("s3cret-looking-word"))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret", "the word may be a secret: not echoed")
+
+	b, err := json.Marshal(KeyStats{ID: "k1", State: DecryptOnly})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"State":"decrypt-only"`)
+	var ks KeyStats
+	require.NoError(t, json.Unmarshal(b, &ks))
+	assert.Equal(t, DecryptOnly, ks.State)
+
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "state", Retired, "reason", RejectSignedOut)
+	assert.Contains(t, buf.String(), "state=retired")
+	assert.Contains(t, buf.String(), "reason=signed_out")
+
+	seen := map[string]bool{}
+	for r := RejectMalformed; r < numRejectReasons; r++ {
+		b, err := r.MarshalText()
+		require.NoError(t, err)
+		name := string(b)
+		assert.Regexp(t, `^[a-z]+(_[a-z]+)*$`, name, "a Prometheus-style label value")
+		assert.False(t, seen[name], "names are distinct: %s", name)
+		seen[name] = true
+		assert.Equal(t, name, r.String())
+		var back RejectReason
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, r, back)
+	}
+	for _, bad := range []RejectReason{0, numRejectReasons, 200} {
+		_, err := bad.MarshalText()
+		assert.Error(t, err, "%d", bad)
+		assert.Contains(t, bad.String(), "RejectReason(")
+	}
+	var r RejectReason
+	assert.Error(t, r.UnmarshalText([]byte("Expired")))
+	assert.Error(t, r.UnmarshalText(nil))
+}
+
+// obRecord is one log record: its level, message, attributes and the
+// trace id its context carried.
+type obRecord struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+	trace string
+}
+
+// obHandler records log records with the trace id of their context.
+type obHandler struct {
+	mu   *sync.Mutex
+	recs *[]obRecord
+}
+
+type obTraceKey struct{}
+
+func newObHandler() obHandler { return obHandler{mu: &sync.Mutex{}, recs: &[]obRecord{}} }
+
+func (h obHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h obHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h obHandler) WithGroup(string) slog.Handler             { return h }
+func (h obHandler) Handle(ctx context.Context, r slog.Record) error {
+	rec := obRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	rec.trace, _ = ctx.Value(obTraceKey{}).(string)
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[a.Key] = a.Value.Resolve().String()
+		return true
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.recs = append(*h.recs, rec)
+	return nil
+}
+
+func (h obHandler) records() []obRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(*h.recs)
+}
+
+// obTraced runs one request through m's middleware inside a handler that
+// puts trace into the request's context (as a tracing middleware does),
+// writing the response to w.
+func obTraced(m *Manager[testData], w http.ResponseWriter, cookie, trace string, fn func(w http.ResponseWriter, r *http.Request, s *Session[testData])) {
+	inner := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Session(r.Context())
+		fn(w, r, s)
+	}))
+	req := newRequest(cookie)
+	req = req.WithContext(context.WithValue(req.Context(), obTraceKey{}, trace))
+	inner.ServeHTTP(w, req)
+}
+
+// Everything logged during a request goes through the request's context
+// (so it carries the request's trace id); nothing is logged per request
+// at Info or above for ordinary traffic, bad cookies included; no record
+// holds a token or a secret.
+func TestLogsThroughRequestContext(t *testing.T) {
+	logs := newObHandler()
+	m, clk := newTestManager(t, Config{Logger: slog.New(logs)}, nil)
+	c := signIn(t, m, "alice")
+	tok := strings.TrimPrefix(c, "__Host-session=")
+
+	// Ordinary traffic, bad cookies included.
+	n := 0
+	ordinary := func(cookie string, fn func(w http.ResponseWriter, r *http.Request, s *Session[testData])) string {
+		n++
+		rec := httptest.NewRecorder()
+		obTraced(m, rec, cookie, "trace-"+strconv.Itoa(n), fn)
+		return cookieHeader(cookie, rec)
+	}
+	get := func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { _, _ = s.Get() }
+	ordinary(c, get)
+	c = ordinary(c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		require.NoError(t, s.Update(func(d *testData) error { d.Note = "hello"; return nil }))
+	})
+	clk.Advance(6 * time.Minute)
+	c = ordinary(c, get) // the refresh
+	ordinary(obTamper(c), get)
+	ordinary("__Host-session=garbage", get)
+	out := ordinary(c, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) { require.NoError(t, s.Clear()) })
+	ordinary(c+"; "+out, get) // signed out
+	clk.Advance(time.Hour)
+	ordinary(c, get) // expired
+	for _, r := range logs.records() {
+		assert.Less(t, r.level, slog.LevelInfo, "ordinary traffic logs below Info: %+v", r)
+	}
+	rejections := 0
+	for _, r := range logs.records() {
+		if strings.Contains(r.msg, "session cookie rejected") {
+			rejections++
+			assert.NotEmpty(t, r.attrs["reason"], "%+v", r)
+			assert.NotEmpty(t, r.trace, "logged through the request's context: %+v", r)
+		}
+	}
+	assert.Equal(t, 4, rejections, "one debug line per rejected cookie: %+v", logs.records())
+
+	// The mistakes are logged at Warn or Error, with the request's trace.
+	c = signIn(t, m, "alice")
+	want := map[string]slog.Level{}
+	rec := httptest.NewRecorder()
+	obTraced(m, rec, c, "trace-late-change", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		_, _ = s.Get()
+		_, _ = w.Write([]byte("x"))
+		_ = s.Touch()
+	})
+	want["trace-late-change"] = slog.LevelError
+	obTraced(m, httptest.NewRecorder(), c, "trace-late-read", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		w.WriteHeader(http.StatusNoContent)
+		_, _ = s.Get()
+	})
+	want["trace-late-read"] = slog.LevelWarn
+	obTraced(m, &obFrameworkWriter{ResponseWriter: httptest.NewRecorder()}, c, "trace-lost", func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		_, _ = s.Get()
+		_ = s.Touch()
+		fw := w.(interface{ Unwrap() http.ResponseWriter }).Unwrap()
+		_, _ = fw.Write([]byte("through the framework's writer"))
+	})
+	want["trace-lost"] = slog.LevelError
+	got := map[string]slog.Level{}
+	for _, r := range logs.records() {
+		if r.level >= slog.LevelWarn {
+			got[r.trace] = r.level
+		}
+	}
+	assert.Equal(t, want, got)
+
+	for _, r := range logs.records() {
+		all := r.msg
+		for k, v := range r.attrs {
+			all += " " + k + "=" + v
+		}
+		assert.NotContains(t, all, secretA)
+		for i := 0; i+16 <= len(tok); i += 8 {
+			require.NotContains(t, all, tok[i:i+16], "no token bytes in a log record")
+		}
+		assert.NotContains(t, all, "alice", "no session data in a log record")
+	}
+}
+
+// obFrameworkWriter is a framework's own writer (as gin's is): it knows
+// whether it has written.
+type obFrameworkWriter struct {
+	http.ResponseWriter
+	written bool
+}
+
+func (w *obFrameworkWriter) WriteHeader(code int) { w.written = true; w.ResponseWriter.WriteHeader(code) }
+func (w *obFrameworkWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(b)
+}
+func (w *obFrameworkWriter) Written() bool { return w.written }
+
+// A handler that writes through the framework's writer instead of the
+// middleware's loses the session's cookie and cache headers: when that
+// writer says it has written, it is counted and logged; a handler that
+// writes through the middleware's writer, or never touches the session,
+// is not.
+func TestLostCommitDetected(t *testing.T) {
+	logs := newObHandler()
+	m, _ := newTestManager(t, Config{Logger: slog.New(logs)}, nil)
+	// The framework runs its handler inside the middleware but keeps its
+	// own writer: the handler writes through fw, not through the writer
+	// the middleware gave it.
+	run := func(touch, bypass bool) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		fw := &obFrameworkWriter{ResponseWriter: rec}
+		m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if touch {
+				s, _ := m.Session(r.Context())
+				require.NoError(t, s.SignIn(testData{User: "alice"}))
+			}
+			out := w
+			if bypass {
+				out = fw
+			}
+			_, _ = out.Write([]byte(`{"ok":true}`))
+		})).ServeHTTP(fw, newRequest(""))
+		return rec
+	}
+	lost := func() uint64 { return m.Metrics().LostCommits }
+
+	rec := run(true, true)
+	assert.Empty(t, rec.Result().Header["Set-Cookie"], "the sign-in's cookie was lost (what the log is about)")
+	assert.Equal(t, uint64(1), lost())
+	var errs []obRecord
+	for _, r := range logs.records() {
+		if r.level >= slog.LevelError {
+			errs = append(errs, r)
+		}
+	}
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs[0].msg, "another writer")
+	assert.Equal(t, "/", errs[0].attrs["path"])
+
+	rec = run(true, false)
+	assert.NotEmpty(t, rec.Result().Header["Set-Cookie"], "written through the middleware's writer")
+	run(false, true) // the session untouched: nothing to lose
+	assert.Equal(t, uint64(1), lost())
+	assert.Len(t, logs.records(), 1)
+}
