@@ -381,8 +381,8 @@ type obTraceKey struct{}
 func newObHandler() obHandler { return obHandler{mu: &sync.Mutex{}, recs: &[]obRecord{}} }
 
 func (h obHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h obHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
-func (h obHandler) WithGroup(string) slog.Handler             { return h }
+func (h obHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h obHandler) WithGroup(string) slog.Handler            { return h }
 func (h obHandler) Handle(ctx context.Context, r slog.Record) error {
 	rec := obRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
 	rec.trace, _ = ctx.Value(obTraceKey{}).(string)
@@ -509,7 +509,10 @@ type obFrameworkWriter struct {
 	written bool
 }
 
-func (w *obFrameworkWriter) WriteHeader(code int) { w.written = true; w.ResponseWriter.WriteHeader(code) }
+func (w *obFrameworkWriter) WriteHeader(code int) {
+	w.written = true
+	w.ResponseWriter.WriteHeader(code)
+}
 func (w *obFrameworkWriter) Write(b []byte) (int, error) {
 	w.written = true
 	return w.ResponseWriter.Write(b)
