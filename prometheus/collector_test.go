@@ -210,9 +210,9 @@ func TestCollectorScrape(t *testing.T) {
 		{"jwesession_cookies_rejected_total", []string{"reason", "signed_out"}, 1},
 		{"jwesession_cookies_rejected_total", []string{"reason", "expired"}, 1},
 		{"jwesession_cookies_rejected_total", []string{"reason", "decrypt"}, 0},
-		{"jwesession_sessions_written_total", nil, 2},   // alice's sign-in, bob's note
-		{"jwesession_sessions_deleted_total", nil, 1},   // alice's sign-out
-		{"jwesession_session_refreshes_total", nil, 1},  // alice's read at six minutes
+		{"jwesession_sessions_written_total", nil, 2},  // alice's sign-in, bob's note
+		{"jwesession_sessions_deleted_total", nil, 1},  // alice's sign-out
+		{"jwesession_session_refreshes_total", nil, 1}, // alice's read at six minutes
 		{"jwesession_changes_after_commit_total", nil, 0},
 		{"jwesession_reads_after_commit_total", nil, 0},
 		{"jwesession_lost_commits_total", nil, 0},
