@@ -6,7 +6,6 @@
 package main
 
 import (
-	"log"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -14,24 +13,10 @@ import (
 	"github.com/jwesession/jwesession/examples/internal/app"
 )
 
-func main() {
-	kr, err := jwesession.KeyringFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(kr, jwesession.Config{DevelopmentCookies: true}) // plain HTTP on loopback
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Print("listening on http://127.0.0.1:8080")
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
-}
+func main() { app.Serve(newApp) }
 
-func newApp(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error) {
-	m, err := jwesession.New[app.User](cfg, kr)
-	if err != nil {
-		return nil, err
-	}
+// newApp returns the application for m.
+func newApp(m *jwesession.Manager[app.User]) http.Handler {
 	h := app.Handlers{M: m}
 	r := chi.NewRouter()
 	r.Use(m.Middleware)
@@ -44,5 +29,5 @@ func newApp(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error)
 		r.Post("/account/note", h.Note)
 	})
 	r.NotFound(h.NotFound)
-	return http.NewCrossOriginProtection().Handler(r), nil
+	return http.NewCrossOriginProtection().Handler(r)
 }

@@ -19,7 +19,6 @@ package main
 
 import (
 	"errors"
-	"log"
 	"net/http"
 
 	"github.com/jwesession/jwesession"
@@ -27,27 +26,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func main() {
-	kr, err := jwesession.KeyringFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(kr, jwesession.Config{DevelopmentCookies: true}) // plain HTTP on loopback
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Print("listening on http://127.0.0.1:8080")
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
-}
+func main() { app.Serve(newApp) }
 
-func newApp(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error) {
-	m, err := jwesession.New[app.User](cfg, kr)
-	if err != nil {
-		return nil, err
-	}
+// newApp returns the application for m.
+func newApp(m *jwesession.Manager[app.User]) http.Handler {
 	e := echo.New()
 	routes(e, m)
-	return http.NewCrossOriginProtection().Handler(m.Middleware(e)), nil
+	return http.NewCrossOriginProtection().Handler(m.Middleware(e))
 }
 
 // routes adds the application's routes and error handler to e.

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/jwesession/jwesession"
 	"github.com/jwesession/jwesession/examples/internal/app"
 	"github.com/jwesession/jwesession/examples/internal/apptest"
 	"github.com/labstack/echo/v4"
@@ -19,8 +18,7 @@ import (
 // read). Sign-in and reads work; error pages do not.
 func TestWrapMiddlewareErrorPagesFindNoSession(t *testing.T) {
 	env := apptest.NewEnv(t)
-	m, err := jwesession.New[app.User](env.Config, env.Keyring)
-	require.NoError(t, err)
+	m := env.Manager(t)
 	e := echo.New()
 	e.Use(echo.WrapMiddleware(m.Middleware))
 	routes(e, m)

@@ -33,8 +33,7 @@ func naive(m *jwesession.Manager[app.User]) gin.HandlerFunc {
 // them set the cookie.
 func TestNaiveWiringLosesTheCookie(t *testing.T) {
 	env := apptest.NewEnv(t)
-	m, err := jwesession.New[app.User](env.Config, env.Keyring)
-	require.NoError(t, err)
+	m := env.Manager(t)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(naive(m))
@@ -51,9 +50,7 @@ func TestNaiveWiringLosesTheCookie(t *testing.T) {
 	require.Len(t, msgs, 1, "%q", msgs)
 	assert.Contains(t, msgs[0], "another writer")
 
-	h, err := newApp(env.Keyring, env.Config)
-	require.NoError(t, err)
-	resp = apptest.NewClient(t, h).Do("POST", "/login", app.Login{Name: "alice"})
+	resp = apptest.NewClient(t, newApp(env.Manager(t))).Do("POST", "/login", app.Login{Name: "alice"})
 	assert.Equal(t, []string{"session"}, resp.SetCookies(), "the example's wiring")
 }
 

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"log"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -16,25 +15,11 @@ import (
 	"github.com/jwesession/jwesession/examples/internal/app"
 )
 
-func main() {
-	kr, err := jwesession.KeyringFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(kr, jwesession.Config{DevelopmentCookies: true}) // plain HTTP on loopback
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Print("listening on http://127.0.0.1:8080")
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
-}
+func main() { app.Serve(newApp) }
 
-func newApp(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error) {
-	m, err := jwesession.New[app.User](cfg, kr)
-	if err != nil {
-		return nil, err
-	}
-	return http.NewCrossOriginProtection().Handler(m.Middleware(routes(app.Handlers{M: m}))), nil
+// newApp returns the application for m.
+func newApp(m *jwesession.Manager[app.User]) http.Handler {
+	return http.NewCrossOriginProtection().Handler(m.Middleware(routes(app.Handlers{M: m})))
 }
 
 // routes returns the router, without the session middleware.

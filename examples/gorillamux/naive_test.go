@@ -17,8 +17,7 @@ import (
 // example wraps the whole router.
 func TestUseSkipsNotFoundHandler(t *testing.T) {
 	env := apptest.NewEnv(t)
-	m, err := jwesession.New[app.User](env.Config, env.Keyring)
-	require.NoError(t, err)
+	m := env.Manager(t)
 	r := routes(app.Handlers{M: m})
 	r.Use(m.Middleware)
 	var notFound error

@@ -6,31 +6,16 @@
 package main
 
 import (
-	"log"
 	"net/http"
 
 	"github.com/jwesession/jwesession"
 	"github.com/jwesession/jwesession/examples/internal/app"
 )
 
-func main() {
-	kr, err := jwesession.KeyringFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(kr, jwesession.Config{DevelopmentCookies: true}) // plain HTTP on loopback
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Print("listening on http://127.0.0.1:8080")
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
-}
+func main() { app.Serve(newApp) }
 
-func newApp(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error) {
-	m, err := jwesession.New[app.User](cfg, kr)
-	if err != nil {
-		return nil, err
-	}
+// newApp returns the application for m.
+func newApp(m *jwesession.Manager[app.User]) http.Handler {
 	h := app.Handlers{M: m}
 	account := http.NewServeMux()
 	account.HandleFunc("GET /account/profile", h.Profile)
@@ -42,5 +27,5 @@ func newApp(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error)
 	mux.HandleFunc("POST /logout", h.Logout)
 	mux.Handle("/account/", h.RequireUser(account))
 	mux.HandleFunc("/", h.NotFound)
-	return http.NewCrossOriginProtection().Handler(m.Middleware(mux)), nil
+	return http.NewCrossOriginProtection().Handler(m.Middleware(mux))
 }

@@ -7,10 +7,27 @@ package app
 import (
 	"encoding/json"
 	"errors"
+	"log"
 	"net/http"
 
 	"github.com/jwesession/jwesession"
 )
+
+// Serve is every example's main: the keys from JWESESSION_SECRET or
+// JWESESSION_KEYS, development cookies (plain HTTP on loopback), and
+// newApp's handler on 127.0.0.1:8080.
+func Serve(newApp func(*jwesession.Manager[User]) http.Handler) {
+	kr, err := jwesession.KeyringFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := jwesession.New[User](jwesession.Config{DevelopmentCookies: true}, kr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Print("listening on http://127.0.0.1:8080")
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", newApp(m)))
+}
 
 // User is what the session holds.
 type User struct {

@@ -27,22 +27,17 @@ import (
 	"time"
 
 	"github.com/jwesession/jwesession"
+	"github.com/jwesession/jwesession/examples/internal/app"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// NewApp builds an example's application: its routes behind the session
-// middleware and cross-origin protection.
-type NewApp func(kr *jwesession.Keyring, cfg jwesession.Config) (http.Handler, error)
+// NewApp builds an example's application for a manager: its routes
+// behind the session middleware and cross-origin protection.
+type NewApp func(m *jwesession.Manager[app.User]) http.Handler
 
 // Secret is the tests' secret.
 const Secret = "apptest-secret-0123456789abcdefghijklmnopqrstuvwxyz"
-
-// User is the JSON the application answers with.
-type User struct {
-	Name string `json:"name"`
-	Note string `json:"note"`
-}
 
 // Clock is a settable clock for Config.Now.
 type Clock struct {
@@ -95,6 +90,14 @@ type Env struct {
 	Config  jwesession.Config
 	Clock   *Clock
 	Logs    *Logs
+}
+
+// Manager returns a new manager of the Env's keyring and config.
+func (e *Env) Manager(t testing.TB) *jwesession.Manager[app.User] {
+	t.Helper()
+	m, err := jwesession.New[app.User](e.Config, e.Keyring)
+	require.NoError(t, err)
+	return m
 }
 
 // NewEnv returns a fresh Env.
@@ -205,9 +208,9 @@ func assertCache(t testing.TB, step string, r *Response, cc string) {
 }
 
 // user decodes a JSON user.
-func user(t testing.TB, r *Response) User {
+func user(t testing.TB, r *Response) app.User {
 	t.Helper()
-	var u User
+	var u app.User
 	require.NoError(t, json.Unmarshal([]byte(r.Body), &u), r.Body)
 	return u
 }
@@ -218,9 +221,7 @@ func user(t testing.TB, r *Response) User {
 // nothing was logged at Warn or above.
 func Run(t *testing.T, newApp NewApp) {
 	env := NewEnv(t)
-	h, err := newApp(env.Keyring, env.Config)
-	require.NoError(t, err)
-	c := NewClient(t, h)
+	c := NewClient(t, newApp(env.Manager(t)))
 
 	r := c.Do("GET", "/public", nil)
 	require.Equal(t, http.StatusOK, r.Status)
@@ -238,7 +239,7 @@ func Run(t *testing.T, newApp NewApp) {
 
 	r = c.Do("POST", "/login", map[string]string{"name": "alice"})
 	require.Equal(t, http.StatusOK, r.Status, r.Body)
-	assert.Equal(t, User{Name: "alice"}, user(t, r))
+	assert.Equal(t, app.User{Name: "alice"}, user(t, r))
 	assert.Equal(t, []string{"session"}, r.SetCookies(), "the sign-in sets the session cookie")
 	assertCache(t, "sign-in", r, wrote)
 	signedIn := c.Cookies()
@@ -246,14 +247,14 @@ func Run(t *testing.T, newApp NewApp) {
 	for i := range 3 {
 		r = c.Do("GET", "/account/profile", nil)
 		require.Equal(t, http.StatusOK, r.Status, r.Body)
-		assert.Equal(t, User{Name: "alice"}, user(t, r))
+		assert.Equal(t, app.User{Name: "alice"}, user(t, r))
 		assert.Empty(t, r.SetCookies(), "read %d sets no cookie", i)
 		assertCache(t, "read", r, read)
 	}
 
 	r = c.Do("POST", "/account/note", map[string]string{"note": "buy milk"})
 	require.Equal(t, http.StatusOK, r.Status, r.Body)
-	assert.Equal(t, User{Name: "alice", Note: "buy milk"}, user(t, r))
+	assert.Equal(t, app.User{Name: "alice", Note: "buy milk"}, user(t, r))
 	assert.Equal(t, []string{"session"}, r.SetCookies(), "the update rewrites the session cookie")
 	assertCache(t, "update", r, wrote)
 
@@ -264,7 +265,7 @@ func Run(t *testing.T, newApp NewApp) {
 
 	r = c.Do("GET", "/account/profile", nil)
 	require.Equal(t, http.StatusOK, r.Status)
-	assert.Equal(t, User{Name: "alice", Note: "buy milk"}, user(t, r))
+	assert.Equal(t, app.User{Name: "alice", Note: "buy milk"}, user(t, r))
 	assert.Empty(t, r.SetCookies())
 
 	r = c.Do("GET", "/no/such/page", nil)
