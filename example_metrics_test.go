@@ -11,8 +11,7 @@ import (
 )
 
 // Counting why cookies were rejected: two requests, one with a damaged
-// cookie; the counts by reason, and the expvar the application publishes
-// under a name of its choice.
+// cookie, and the counts by reason.
 func ExampleManager_Metrics() {
 	kr, err := jwesession.KeyringFromSecret("example-secret-0123456789abcdefghijklmnop")
 	if err != nil {
@@ -22,7 +21,11 @@ func ExampleManager_Metrics() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	expvar.Publish("example-sessions", m.MetricsVar()) // once per name: Publish panics on a name taken
+	// An application publishes its counters once, under a name of its
+	// choice (expvar.Publish panics on a name already taken):
+	//
+	//	expvar.Publish("sessions", m.MetricsVar())
+	var _ expvar.Var = m.MetricsVar()
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := m.Session(r.Context())
 		if _, ok := s.Get(); !ok && s.Err() != nil {

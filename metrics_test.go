@@ -237,7 +237,9 @@ func TestMetricsWritesDeletesRefreshes(t *testing.T) {
 func TestMetricsVar(t *testing.T) {
 	m1, clk := newTestManager(t, Config{}, mustKeyring(t, "k2:primary:"+secretB, "k1:decrypt-only:"+secretA))
 	m2, _ := newTestManager(t, Config{CookieName: "other"}, nil)
-	name1, name2 := "jwesession-test-"+t.Name()+"-1", "jwesession-test-"+t.Name()+"-2"
+	// Names of this run's own: expvar's registry lives as long as the test
+	// binary (go test -count=N runs this N times).
+	name1, name2 := "jwesession-test-"+newID(), "jwesession-test-"+newID()
 	expvar.Publish(name1, m1.MetricsVar())
 	expvar.Publish(name2, m2.MetricsVar())
 
