@@ -48,10 +48,20 @@ type demoSession struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "jwesession-demo:", err)
-		os.Exit(1)
+	code := exitCode(run(ctx, os.Args[1:], os.LookupEnv, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode returns the exit status for run's error: 0 for none (a clean
+// shutdown on Ctrl-C or SIGTERM) and for -h (flag.ErrHelp: the usage has
+// been printed), else 1, after printing the error to stderr.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "jwesession-demo:", err)
+	return 1
 }
 
 // run parses args, builds the keyring and serves until ctx ends.
