@@ -93,6 +93,7 @@ func (c *managerCore) openCompanion(r *ring, value, sid string, now int64, rem b
 // with the idle expiry exp. It follows its sign-in's kind rem: persistent
 // for "remember me", else a browser-session cookie.
 func (c *managerCore) writeCompanion(h http.Header, r *ring, sid string, now, exp int64, rem bool) {
+	c.count.refreshed.inc()
 	pt := appendCompanion(make([]byte, 0, companionLen(sid, now, exp)+tagLen), sid, now, exp)
 	c.writeCookie(h, c.names.companion, r.primary, purposeCompanion, pt, cookieAge(rem, exp-now))
 }

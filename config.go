@@ -86,13 +86,17 @@ type Config struct {
 	MaxChunks int
 	// Now is the clock. The default is time.Now.
 	Now func() time.Time
-	// Logger receives the library's messages (never a secret or token):
-	// at Info a keyring replaced (key ids and states); at Warn a change or
-	// first read after the response headers were sent, a key retired
-	// before its safe time, and a key that has sealed 2^28 tokens in this
-	// process (AES-GCM's random-nonce limit is 2^32 per key across the
-	// fleet); at Error a change that was lost and a keys file refused.
-	// Nothing is logged per request at Info or below. The default is
+	// Logger receives the library's messages (never a secret, a token or
+	// session data), through the request's context when a request caused
+	// them: at Debug each rejected cookie with its reason; at Info a
+	// keyring replaced (key ids and states); at Warn a first read after
+	// the response headers were sent, a session that no longer fits the
+	// cookie budget, a key retired before its safe time, and a key that
+	// has sealed 2^28 tokens in this process (AES-GCM's random-nonce limit
+	// is 2^32 per key across the fleet); at Error a change after the
+	// headers were sent (lost), a response sent past the middleware's
+	// writer, and a keys file refused. Ordinary traffic, bad cookies
+	// included, logs nothing at Info or above. The default is
 	// slog.Default().
 	Logger *slog.Logger
 	// Revocation makes sessions revocable through a shared store (see

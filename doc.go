@@ -17,7 +17,15 @@
 //		s, _ := m.Session(r.Context())
 //		if u, ok := s.Get(); ok { fmt.Fprintf(w, "hello %s", u.Name) }
 //	})
-//	http.ListenAndServe(addr, m.Middleware(mux))
+//	// SameSite=Lax does not stop a cross-site POST to a sign-in or
+//	// sign-out route: reject cross-origin requests before the session.
+//	http.ListenAndServe(addr, http.NewCrossOriginProtection().Handler(m.Middleware(mux)))
+//
+// The handler must write its response, error pages included, through the
+// writer the middleware hands on: with a framework, wrap its whole handler
+// (gin's engine, echo's instance) rather than run its chain inside the
+// middleware. The examples module (examples/ in the repository) shows
+// net/http's ServeMux, chi, gorilla/mux, echo and gin.
 //
 // # Sign-ins, flashes, schema changes
 //
@@ -76,8 +84,26 @@
 //
 // One cookie carries at most ChunkSize bytes of token. Config.MaxChunks
 // (default 1) allows splitting a larger session into name.0, name.1, …;
-// data that does not fit is an ErrTooLarge from Set, Update or SignIn, and
-// the previous cookie stays as it was.
+// data that does not fit is an ErrTooLarge from Session.Set,
+// Session.Update, Session.SignIn or Session.SignInRemembered, at once, and
+// the previous cookie stays as it was; so is a flash over its budget from
+// Session.AddFlash. A request's cookie over the limits (a chunk over ChunkSize,
+// more chunks than MaxChunks) is refused: Session.Err, Manager.Inspect and
+// Manager.InspectCookies return ErrTooLarge for it, and the request is
+// served as having no session.
+//
+// # Metrics and logs
+//
+// Manager.Metrics counts, per process, rejected cookies by reason
+// (RejectReason), session tokens written, sign-outs, sliding refreshes,
+// changes and reads refused after the headers were sent, and responses
+// sent past the middleware's writer, with the per-key counters of
+// Manager.Stats; Manager.MetricsVar publishes them with expvar, and the
+// module github.com/jwesession/jwesession/prometheus exports them to
+// Prometheus. Counting adds nothing to a request that reads a valid
+// session. Config.Logger receives warnings and errors through the
+// request's context, and one Debug line per rejected cookie; nothing per
+// request at Info, never a secret or a token.
 //
 // # Revocation
 //

@@ -278,13 +278,13 @@ func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, e
 	if dk.state == Retired {
 		// Authentic, so counted: evidence that a real client still holds a
 		// token under this key.
-		dk.count.retired.Add(1)
+		dk.count.retired.inc()
 		return nil, fmt.Errorf("%w: key %q", ErrRetiredKey, dk.id)
 	}
 	if err := parseEnvelope(pt, env); err != nil {
 		return nil, err
 	}
-	dk.count.opened.Add(1)
+	dk.count.opened.inc()
 	return dk, nil
 }
 

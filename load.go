@@ -35,12 +35,12 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 			return fmt.Errorf("%w: the key the sign-in was first sealed under is no longer in the keyring", ErrUnknownKey)
 		}
 		if org.state == Retired {
-			org.count.retired.Add(1)
+			org.count.retired.inc()
 			return fmt.Errorf("%w: the sign-in was first sealed under key %q", ErrRetiredKey, org.id)
 		}
 		o.origin = older(org, dk)
 		if o.origin != dk {
-			o.origin.count.rewritten.Add(1)
+			o.origin.count.rewritten.inc()
 		}
 	}
 	if ck.tombstone != "" {

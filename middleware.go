@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -20,6 +21,18 @@ import (
 // reads or writes the session is left exactly as it was.
 //
 // Installed twice for the same manager, the inner copy passes through.
+//
+// The handler must write through the writer it is given. A framework that
+// keeps a writer of its own and runs its handlers inside the middleware
+// (gin's chain, run without replacing gin.Context.Writer) sends the
+// response past it, without the session's cookie and cache headers. When
+// the writer the middleware was given says it has written (a Written()
+// bool method, as gin's and negroni's writers have) while the middleware
+// saw nothing written, that is logged at Error and counted
+// (Metrics.LostCommits). With net/http's own writer it cannot be seen: that
+// writer does not tell whether its headers went out, and a handler that
+// returns without writing is served a 200 with the session committed. Wrap
+// the framework's whole handler instead (see the examples module).
 func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 	c := m.core
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -43,8 +56,34 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(&st.w, r)
 		returned = true
+		if !st.w.committed && wroteElsewhere(w) && st.sess.used() {
+			c.event(r.Context(), &c.count.lost, slog.LevelError, "jwesession: the response went out through another writer before the session was committed: its cookie and cache headers were lost; the handler must write through the writer the middleware gives it (for gin, wrap the whole engine)", "path", r.URL.Path)
+		}
 		st.w.commit()
 	})
+}
+
+// used reports whether the handler read or wrote the session.
+func (s *Session[T]) used() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loaded
+}
+
+// wroteElsewhere reports whether w, or a writer it wraps, says it has
+// written the response (gin's and negroni's writers have Written).
+func wroteElsewhere(w http.ResponseWriter) bool {
+	for range 16 { // a chain of wrappers, bounded
+		if ww, ok := w.(interface{ Written() bool }); ok {
+			return ww.Written()
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+	return false
 }
 
 // requestState is everything the middleware allocates for one request, in

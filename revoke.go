@@ -149,7 +149,6 @@ type revocation struct {
 	nextWarn                                              atomic.Int64 // unix nanos before which failures are not logged
 }
 
-
 // newRevocation checks the revocation settings for data type T and returns
 // the manager's revocation state, nil when revocation is off.
 func newRevocation[T any](cfg *Config) (*revocation, error) {

@@ -489,3 +489,26 @@ func TestMemoryRevocationsExpire(t *testing.T) {
 	}
 	assert.Empty(t, s.seen)
 }
+
+// Revoked sessions and a store that cannot answer (fail closed) are counted
+// under their own reasons.
+func TestRevocationRejectReasons(t *testing.T) {
+	m, _, st := newRevokingManager(t, Revocation{})
+	c := signIn(t, m, "alice")
+	require.NoError(t, m.RevokeSubject(context.Background(), "alice"))
+	require.ErrorIs(t, read(t, m, c).Err, ErrRevoked)
+	got := obRejected(m)
+	assert.Equal(t, uint64(1), got["revoked"])
+
+	st.fail.Store(true)
+	d := signIn(t, m, "bob")
+	require.ErrorIs(t, read(t, m, d).Err, ErrRevocationUnavailable)
+	got = obRejected(m)
+	assert.Equal(t, uint64(1), got["revocation_unavailable"])
+	assert.Equal(t, uint64(1), got["revoked"])
+	for name, n := range got {
+		if name != "revoked" && name != "revocation_unavailable" {
+			assert.Zero(t, n, name)
+		}
+	}
+}

@@ -70,6 +70,34 @@ func ParseKeyState(s string) (KeyState, error) {
 	return 0, fmt.Errorf("%w: unknown key state (want primary, decrypt-only or retired)", ErrInvalidKeyring)
 }
 
+// MarshalText returns the state's name ("primary", "decrypt-only",
+// "retired"), so JSON and slog show the name, not a number. The zero
+// KeyState (TokenInfo's "no key of that id") is the empty string; any
+// other value is an error.
+func (s KeyState) MarshalText() ([]byte, error) {
+	switch s {
+	case 0:
+		return []byte{}, nil
+	case Primary, DecryptOnly, Retired:
+		return []byte(s.String()), nil
+	}
+	return nil, fmt.Errorf("jwesession: failed to marshal key state: %d is not one", int(s))
+}
+
+// UnmarshalText parses what MarshalText returns.
+func (s *KeyState) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
+	st, err := ParseKeyState(string(b))
+	if err != nil {
+		return err
+	}
+	*s = st
+	return nil
+}
+
 // Secret is a validated secret: at least MinSecretLen bytes that are not an
 // obvious pattern. It prints as "[REDACTED]" in every format and in slog.
 // The zero Secret is empty and is refused by NewKeyring.
@@ -85,8 +113,9 @@ type Secret struct {
 
 // NewSecret validates s and returns it as a Secret. The string's bytes are
 // the secret, as with Auth.js's AUTH_SECRET: a base64 string is not decoded.
-// Generate one with `go run github.com/jwesession/jwesession/cmd/jwesession keygen`
-// or any 32 random bytes encoded as base64url.
+// Generate one with the key tool, `jwesession keygen` (from a checkout of
+// this module: `go install ./cmd/jwesession`, or `go run ./cmd/jwesession
+// keygen`), or take any 32 random bytes encoded as base64url.
 func NewSecret(s string) (Secret, error) {
 	if s == "" {
 		return Secret{}, ErrNoSecret
@@ -97,7 +126,7 @@ func NewSecret(s string) (Secret, error) {
 		return Secret{}, fmt.Errorf("%w: the secret starts or ends with whitespace (a space, tab or newline); every byte of a secret counts, so remove it", ErrWeakSecret)
 	}
 	if len(s) < MinSecretLen {
-		return Secret{}, fmt.Errorf("%w: the secret has %d bytes, at least %d are needed; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, len(s), MinSecretLen)
+		return Secret{}, fmt.Errorf("%w: the secret has %d bytes, at least %d are needed; generate one with 32 random bytes in base64url (the key tool prints one: `jwesession keygen`, or `go run ./cmd/jwesession keygen` in a checkout of jwesession)", ErrWeakSecret, len(s), MinSecretLen)
 	}
 	var seen [256]bool
 	distinct := 0
@@ -108,7 +137,7 @@ func NewSecret(s string) (Secret, error) {
 		}
 	}
 	if distinct < minDistinctBytes {
-		return Secret{}, fmt.Errorf("%w: the secret uses only %d distinct byte values, an obvious pattern; generate one with 32 random bytes in base64url (`go run github.com/jwesession/jwesession/cmd/jwesession keygen` prints one)", ErrWeakSecret, distinct)
+		return Secret{}, fmt.Errorf("%w: the secret uses only %d distinct byte values, an obvious pattern; generate one with 32 random bytes in base64url (the key tool prints one: `jwesession keygen`, or `go run ./cmd/jwesession keygen` in a checkout of jwesession)", ErrWeakSecret, distinct)
 	}
 	b := []byte(s)
 	return Secret{b: func() []byte { return b }}, nil

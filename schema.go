@@ -74,7 +74,7 @@ func decodeWhy(err error) string {
 // undecodable counts a decode failure of a token opened with dk and logs
 // it, once per key and process.
 func (c *managerCore) undecodable(dk *derivedKey, err error) {
-	dk.count.undecodable.Add(1)
+	dk.count.undecodable.inc()
 	if dk.count.decodeWarned.CompareAndSwap(false, true) {
 		c.cfg.Logger.Warn("jwesession: session data no longer decodes into the data type (a schema change?): those sessions are served as signed out; give the type a MigrateSession method to keep them (logged once per key)",
 			"key", dk.id, "error", err.Error())

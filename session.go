@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"sync"
@@ -26,6 +27,7 @@ type managerCore struct {
 	ring  atomic.Pointer[ring]
 	mu    sync.Mutex  // serialises SetKeyring
 	rev   *revocation // nil: revocation off (revoke.go)
+	count counters    // event counters (metrics.go)
 
 	// sealWarnAt is the per-process seal count under one key at which the
 	// manager warns (sealWarnDefault; tests lower it).
@@ -126,7 +128,7 @@ func (s *Session[T]) load() {
 	s.loaded = true
 	if s.committed {
 		s.err = fmt.Errorf("%w: the session was first read after the response headers were sent, so the response could not be made cache-safe; read it before writing", ErrCommitted)
-		s.m.cfg.Logger.Warn("jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
+		s.m.event(s.req.Context(), &s.m.count.lateReads, slog.LevelWarn, "jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
 		return
 	}
 	cfg := &s.m.cfg
@@ -145,17 +147,17 @@ func (s *Session[T]) load() {
 		// Refused: served as no session. The cookie is not deleted: that
 		// deletion could land after a concurrent sign-in's cookie and
 		// sign the user out again. The next write replaces it.
-		s.err = err
+		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
 		return
 	}
 	raw, err := decodeData(o.env.Data, &s.data)
 	if err != nil {
-		s.err = err
+		s.err = s.m.refused(s.req.Context(), RejectDataDecode, err)
 		s.m.undecodable(o.key, err)
 		return
 	}
 	if err := s.checkRevoked(&o, now); err != nil {
-		s.err = err
+		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
 		return
 	}
 	env := &o.env
@@ -235,7 +237,7 @@ func (s *Session[T]) ExpiresAt() time.Time {
 func (s *Session[T]) mutable(op string) error {
 	s.load()
 	if s.committed {
-		s.m.cfg.Logger.Error("jwesession: session change after the response headers were written was not saved", "op", op, "path", s.req.URL.Path)
+		s.m.event(s.req.Context(), &s.m.count.lateChanges, slog.LevelError, "jwesession: session change after the response headers were written was not saved", "op", op, "path", s.req.URL.Path)
 		return failed(op, ErrCommitted, "; change the session before writing the response")
 	}
 	return nil
@@ -467,8 +469,7 @@ func (s *Session[T]) commit(h http.Header) {
 		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs, s.rem), s.rem)
 		wrote = true
 	case !s.has && s.clear:
-		c.deleteOthers(h, &s.cookies, -1)
-		wrote = true
+		wrote = c.deleteAll(h, &s.cookies)
 	}
 	wrote = s.commitFlash(h, now) || wrote
 	applyCachePolicy(h, wrote, s.hdr)
@@ -494,7 +495,7 @@ func (s *Session[T]) writeToken(h http.Header, now int64) bool {
 		// Only a token written under an older configuration (a larger
 		// MaxChunks) gets here: keep its cookie rather than write one that
 		// would be rejected.
-		cfg.Logger.Warn("jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
+		cfg.Logger.WarnContext(s.req.Context(), "jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
 		return false
 	}
 	// A remembered token's Max-Age is the absolute end: companions extend

@@ -35,8 +35,8 @@ type KeyStats struct {
 // manager, so they survive reloads that keep the key.
 type keyCounters struct {
 	sealed                     sealCounter
-	opened, rewritten, retired atomic.Uint64
-	undecodable                atomic.Uint64
+	opened, rewritten, retired counter
+	undecodable                counter
 	decodeWarned               atomic.Bool // the decode failure was logged
 }
 
@@ -80,9 +80,9 @@ func (m *Manager[T]) Stats() []KeyStats {
 	for i, k := range r.keys {
 		out[i] = KeyStats{
 			ID: k.id, State: k.state,
-			Sealed: k.count.sealed.Load(), Opened: k.count.opened.Load(),
-			Rewritten: k.count.rewritten.Load(), Retired: k.count.retired.Load(),
-			Undecodable: k.count.undecodable.Load(),
+			Sealed: k.count.sealed.Load(), Opened: k.count.opened.load(),
+			Rewritten: k.count.rewritten.load(), Retired: k.count.retired.load(),
+			Undecodable: k.count.undecodable.load(),
 		}
 	}
 	return out

@@ -223,6 +223,7 @@ func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAg
 	// Room for the token's lines and the deletions in one allocation:
 	// MaxChunks names, the other form, the companion and a tombstone.
 	h["Set-Cookie"] = slices.Grow(h["Set-Cookie"], m.cfg.MaxChunks+3)
+	m.count.written.inc()
 	tl := tokenLen(len(dk.header), len(pt))
 	if tl <= ChunkSize {
 		m.writeCookie(h, m.names.data, dk, purposeData, pt, maxAge)
@@ -242,6 +243,14 @@ func (m *managerCore) writeToken(h http.Header, dk *derivedKey, pt []byte, maxAg
 		token = token[k:]
 	}
 	m.deleteOthers(h, c, n)
+}
+
+// deleteAll adds the deletion of every form of the session token: the
+// sign-out. It reports that it wrote.
+func (m *managerCore) deleteAll(h http.Header, c *carried) bool {
+	m.count.deleted.inc()
+	m.deleteOthers(h, c, -1)
+	return true
 }
 
 // deleteOthers adds the deletion of every name a session could use that a

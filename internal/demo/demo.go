@@ -45,6 +45,17 @@ type demoSession struct {
 	Note string `json:"note,omitempty"`
 }
 
+// exitCode returns the exit status for Run's error: 0 for none (a clean
+// shutdown on Ctrl-C or SIGTERM) and for -h (flag.ErrHelp: the usage has
+// been printed), else 1, after printing the error to stderr.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "jwesession-demo:", err)
+	return 1
+}
+
 // Run parses args, builds the keyring and serves until ctx ends; connect
 // makes the revocation store of -redis (nil: a build without Redis).
 func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer, connect Connector) error {

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/build"
 	"io"
@@ -1591,6 +1592,15 @@ func TestBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "demo")
 	out, err := exec.Command(goTool, "build", "-o", bin, "../../cmd/jwesession-demo").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
+
+	// -h prints the flags and exits 0; a flag that does not exist, 1.
+	help, err := exec.Command(bin, "-h").CombinedOutput()
+	assert.NoError(t, err, "-h exits 0: %s", help)
+	assert.Contains(t, string(help), "-addr")
+	err = exec.Command(bin, "-no-such-flag").Run()
+	if exitErr, ok := errors.AsType[*exec.ExitError](err); assert.True(t, ok, "%v", err) {
+		assert.Equal(t, 1, exitErr.ExitCode())
+	}
 
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
 	for _, kv := range os.Environ() {

@@ -23,10 +23,9 @@ type Connector func(addr string, logger *slog.Logger) (store jwesession.Revocati
 func Main(connect Connector) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := Run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, connect); err != nil {
-		fmt.Fprintln(os.Stderr, "jwesession-demo:", err)
-		os.Exit(1)
-	}
+	code := exitCode(Run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, connect), os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run is Run without Redis.
