@@ -358,7 +358,13 @@ func TestAuthJSChunks(t *testing.T) {
 	for _, format := range []AuthJSFormat{FormatAuthJS, FormatNextAuth4} {
 		t.Run(format.String(), func(t *testing.T) {
 			m, _ := newAuthJSTest[ajsClaims](t, AuthJSConfig{Format: format})
-			name, size := m.CookieName(), m.a.chunkSize
+			// The chunk size of the real SessionStore: the first chunk of
+			// the vector it chunked (3936 bytes for v5, 3933 for v4).
+			vec := vectorByName(t, readAuthJSVectors(t), map[AuthJSFormat]string{FormatAuthJS: "v5 large, chunked", FormatNextAuth4: "v4 large, chunked"}[format])
+			first, _, _ := strings.Cut(vec.Cookie, "; ")
+			_, chunk0, _ := strings.Cut(first, "=")
+			name, size := m.CookieName(), len(chunk0)
+			require.Equal(t, map[AuthJSFormat]int{FormatAuthJS: 3936, FormatNextAuth4: 3933}[format], size)
 			rec := serveAJS(t, m, "", func(s *Session[ajsClaims]) {
 				require.NoError(t, s.SignIn(ajsClaims{AuthJSClaims: AuthJSClaims{Name: "ada"}}))
 			})
@@ -434,7 +440,7 @@ func TestAuthJSCookieJoin(t *testing.T) {
 		{"empty values add nothing", parts[0] + "; " + name + "=; " + parts[1] + "; " + name + ".5=; " + parts[2], nil},
 		{"the first of a repeated name", parts[0] + "; " + parts[1] + "; " + parts[2] + "; " + name + ".1=garbage", nil},
 		{"a chunk missing", parts[0] + "; " + parts[2], ErrMalformed},
-		{"a bare cookie next to chunks", parts[0] + "; " + parts[1] + "; " + parts[2] + "; " + name + "=x", ErrMalformed},
+		{"a valid bare cookie next to chunks", parts[0] + "; " + parts[1] + "; " + parts[2] + "; " + name + "=" + vectorByName(t, f, "v5 profile, __Secure- name").Token, ErrMalformed},
 		{"another cookie starting with the name", v.Cookie + "; " + name + "-extra=x", ErrMalformed},
 		{"a non-canonical chunk index", v.Cookie + "; " + name + ".03=x", ErrMalformed},
 		{"more chunks than MaxChunks", v.Cookie + "; " + name + ".4=x", ErrTooLarge},
