@@ -246,7 +246,7 @@ func (m *AuthJSManager[T]) Session(ctx context.Context) (*Session[T], error) {
 // and tools (the key tool's encode); most applications write the session
 // with Session.
 func (m *AuthJSManager[T]) Encode(claims T) (string, error) {
-	typed, err := json.Marshal(claims)
+	typed, err := marshalClaims(claims)
 	if err != nil {
 		return "", fmt.Errorf("jwesession: failed to encode token: encoding claims: %w", err)
 	}

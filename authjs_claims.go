@@ -333,6 +333,18 @@ func (o *claimOwner) mergeClaims(typed, prev []byte) ([]byte, error) {
 	return append(out, '}'), nil
 }
 
+// marshalClaims encodes claims as JSON.stringify would: without the HTML
+// escapes (\u003c for <, …) json.Marshal adds.
+func marshalClaims(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // appendTokenClaims appends iat, exp and jti to canonical claims c (an
 // object without them), as encode() adds them to the claims it is given.
 func appendTokenClaims(c []byte, iat, exp int64, jti string) []byte {

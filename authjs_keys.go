@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -144,7 +145,7 @@ func AuthJSSecretsFromEnv(f AuthJSFormat) (*AuthJSSecrets, error) {
 // [AUTH_SECRET_3, AUTH_SECRET_2, AUTH_SECRET_1, AUTH_SECRET], so the two
 // sides may disagree.
 func AuthJSSecretsFromLookup(f AuthJSFormat, lookup func(string) (string, bool)) (*AuthJSSecrets, error) {
-	names := []string{"AUTH_SECRET", "NEXTAUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"}
+	names := AuthJSSecretVariables()
 	val := map[string]string{}
 	for _, n := range names {
 		if v, ok := lookup(n); ok {
@@ -187,13 +188,23 @@ func AuthJSSecretsFromLookup(f AuthJSFormat, lookup func(string) (string, bool))
 	if err != nil {
 		return nil, err
 	}
-	used := strings.Join(use, ", ")
+	why := "next-auth 5 reads only " + strings.Join(use, ", ") + " in this environment (@auth/core outside Next.js would read AUTH_SECRET_3, AUTH_SECRET_2, AUTH_SECRET_1, AUTH_SECRET)"
+	if f == FormatNextAuth4 {
+		why = "next-auth 4 reads only " + use[0] + " in this environment"
+	}
 	for _, n := range names {
-		if _, set := val[n]; set && !strings.Contains(", "+used+", ", ", "+n+", ") {
-			out.warnings = append(out.warnings, fmt.Sprintf("%s is set but ignored: next-auth %s reads %s here; @auth/core outside Next.js would read AUTH_SECRET_3, AUTH_SECRET_2, AUTH_SECRET_1, AUTH_SECRET, so check which the app uses, or give both sides an explicit list", n, map[AuthJSFormat]string{FormatAuthJS: "5", FormatNextAuth4: "4"}[f], used))
+		if _, set := val[n]; set && !slices.Contains(use, n) {
+			out.warnings = append(out.warnings, n+" is set but ignored: "+why+"; check what the app uses, or give both sides an explicit list of secrets")
 		}
 	}
 	return out, nil
+}
+
+// AuthJSSecretVariables returns the environment variables
+// AuthJSSecretsFromLookup reads: AUTH_SECRET, NEXTAUTH_SECRET,
+// AUTH_SECRET_1, AUTH_SECRET_2 and AUTH_SECRET_3.
+func AuthJSSecretVariables() []string {
+	return []string{"AUTH_SECRET", "NEXTAUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"}
 }
 
 // Len returns the number of secrets.

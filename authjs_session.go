@@ -1,7 +1,6 @@
 package jwesession
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -56,7 +55,7 @@ func (s *Session[T]) loadAuthJS() {
 // then v alone), checked to fit. s.mu must be held.
 func (s *Session[T]) putAuthJS(op string, v T, fresh bool) error {
 	a := s.m.ajs
-	typed, err := json.Marshal(v)
+	typed, err := marshalClaims(v)
 	if err != nil {
 		return fmt.Errorf("jwesession: failed to %s session: encoding claims: %w", op, err)
 	}
@@ -92,7 +91,7 @@ func (s *Session[T]) canonAuthJS() error {
 	if s.canon {
 		return nil
 	}
-	typed, err := json.Marshal(s.data)
+	typed, err := marshalClaims(s.data)
 	if err != nil {
 		return fmt.Errorf("jwesession: encoding claims: %w", err)
 	}
