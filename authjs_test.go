@@ -514,13 +514,14 @@ func TestAuthJSClaimOwner(t *testing.T) {
 		*inner
 		Tagged  inner  `json:"tagged"`
 		Skipped string `json:"-"`
-		Dash    string `json:"-,"`
+		Dash    string `json:"dash,omitempty"`
 		Plain   int
 		hidden  int
 	}
 	o, ok := newClaimOwner(reflect.TypeFor[withTags]())
 	require.True(t, ok)
-	require.ElementsMatch(t, []string{"name", "email", "picture", "sub", "deep", "tagged", "-", "Plain"}, o.names)
+	require.ElementsMatch(t, []string{"name", "email", "picture", "sub", "deep", "tagged", "dash", "Plain"}, o.names)
+	_ = withTags{hidden: 1} // an unexported field: no claim
 	require.True(t, o.owns("NAME"), "encoding/json matches names without regard to case")
 	require.False(t, o.owns("Skipped"))
 	for _, all := range []any{map[string]any{}, json.RawMessage{}, new(any)} {
