@@ -40,18 +40,28 @@ type member struct {
 // objectMembers splits a valid JSON object into its members, in order.
 func objectMembers(b []byte) ([]member, bool) {
 	var out []member
-	ok := eachMember(b, func(name string, raw, value []byte) bool {
-		out = append(out, member{name, raw, value})
+	ok := eachMember(b, func(raw, value []byte) bool {
+		out = append(out, member{memberName(raw), raw, value})
 		return true
 	})
 	return out, ok
 }
 
+// memberName returns the unescaped name of a member from its quoted form.
+func memberName(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var name string
+	_ = json.Unmarshal(raw, &name) // valid JSON: cannot fail
+	return name
+}
+
 // eachMember calls fn with each top-level member of the JSON object b
 // (valid JSON: json.Unmarshal or json.Valid has checked it), stopping when
-// fn returns false. fn gets the name unescaped, and the name (quoted) and
-// the value as written. It reports whether b is an object.
-func eachMember(b []byte, fn func(name string, raw, value []byte) bool) bool {
+// fn returns false. fn gets the name (quoted, as written: see memberName)
+// and the value as written. It reports whether b is an object.
+func eachMember(b []byte, fn func(raw, value []byte) bool) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -63,14 +73,10 @@ func eachMember(b []byte, fn func(name string, raw, value []byte) bool) bool {
 	for i < len(b) {
 		end := skipValue(b, i) // the name: a string
 		raw := b[i:end]
-		name := string(raw[1 : len(raw)-1])
-		if bytes.IndexByte(raw, '\\') >= 0 {
-			_ = json.Unmarshal(raw, &name) // valid JSON: cannot fail
-		}
 		i = skipSpace(b, end)
 		i = skipSpace(b, i+1) // the colon
 		end = skipValue(b, i)
-		if !fn(name, raw, b[i:end]) {
+		if !fn(raw, b[i:end]) {
 			return true
 		}
 		i = skipSpace(b, end)
@@ -139,19 +145,24 @@ type authjsTimes struct {
 func readTimes(pt []byte) (authjsTimes, error) {
 	var t authjsTimes
 	bad := ""
-	ok := eachMember(pt, func(name string, _, v []byte) bool {
+	ok := eachMember(pt, func(raw, v []byte) bool {
 		var dst *float64
-		switch name {
-		case "iat":
+		key := raw
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			key = []byte(strconv.Quote(memberName(raw)))
+		}
+		switch string(key) { // no copy
+
+		case `"iat"`:
 			dst, t.hasIat = &t.iat, true
-		case "exp":
+		case `"exp"`:
 			dst, t.hasExp = &t.exp, true
-		case "nbf":
+		case `"nbf"`:
 			dst, t.hasNbf = &t.nbf, true
-		case "jti":
+		case `"jti"`:
 			t.jti = ""
 			if v[0] == '"' {
-				_ = json.Unmarshal(v, &t.jti)
+				t.jti = memberName(v)
 			}
 			return true
 		default:
@@ -159,7 +170,7 @@ func readTimes(pt []byte) (authjsTimes, error) {
 		}
 		n, err := strconv.ParseFloat(string(v), 64)
 		if v[0] != '-' && (v[0] < '0' || v[0] > '9') || err != nil || math.IsInf(n, 0) {
-			bad = name
+			bad = string(key)
 			return false
 		}
 		*dst = n
