@@ -1,9 +1,9 @@
 package jwesession
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -89,40 +89,24 @@ func (cfg AuthJSConfig) normalize() (AuthJSConfig, error) {
 	if cfg.DevelopmentCookies && (strings.HasPrefix(cfg.CookieName, "__Secure-") || strings.HasPrefix(cfg.CookieName, "__Host-")) {
 		return cfg, errf(ErrInvalidConfig, "CookieName %q needs the Secure attribute, which DevelopmentCookies drops: browsers refuse it over plain HTTP", cfg.CookieName)
 	}
-	def := func(d *time.Duration, v time.Duration, name string) error {
-		if *d < 0 {
-			return errf(ErrInvalidConfig, "%s is negative", name)
-		}
-		if *d == 0 {
-			*d = v
-		}
-		return nil
+	if cfg.MaxAge < 0 || cfg.RefreshAfter < 0 || cfg.Leeway < 0 {
+		return cfg, errf(ErrInvalidConfig, "MaxAge, RefreshAfter and Leeway must not be negative")
 	}
-	if err := errors.Join(
-		def(&cfg.MaxAge, 30*24*time.Hour, "MaxAge"),
-		def(&cfg.RefreshAfter, 0, "RefreshAfter"),
-		def(&cfg.Leeway, 15*time.Second, "Leeway"),
-	); err != nil {
-		return cfg, err
-	}
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, 30*24*time.Hour)
+	cfg.Leeway = cmp.Or(cfg.Leeway, 15*time.Second)
 	if cfg.MaxAge < time.Second {
 		return cfg, errf(ErrInvalidConfig, "MaxAge is counted in whole seconds: at least 1s")
 	}
 	if cfg.RefreshAfter != 0 && (cfg.RefreshAfter < time.Second || cfg.RefreshAfter >= cfg.MaxAge) {
 		return cfg, errf(ErrInvalidConfig, "RefreshAfter (%v) must be at least 1s and shorter than MaxAge (%v)", cfg.RefreshAfter, cfg.MaxAge)
 	}
-	if cfg.MaxChunks == 0 {
-		cfg.MaxChunks = 4
-	}
-	if cfg.MaxChunks < 1 || cfg.MaxChunks > MaxChunksLimit {
+	if cfg.MaxChunks = cmp.Or(cfg.MaxChunks, 4); cfg.MaxChunks < 1 || cfg.MaxChunks > MaxChunksLimit {
 		return cfg, errf(ErrInvalidConfig, "MaxChunks must be 1 to %d", MaxChunksLimit)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	return cfg, nil
 }
 

@@ -1,6 +1,7 @@
 package jwesession
 
 import (
+	"math/bits"
 	"net/http"
 	"slices"
 	"strconv"
@@ -106,18 +107,12 @@ func (c *authjsCarried) token(a *authjsCore) (string, error) {
 	case c.hasBare:
 		return c.bare, nil
 	}
-	n := 0
-	for c.mask&(1<<n) != 0 {
-		n++
-	}
-	if c.mask != (1<<n)-1 {
+	// Chunks 0…n-1: n is the first one missing, and none may follow.
+	n := bits.TrailingZeros32(^c.mask)
+	if c.mask>>n != 0 {
 		return "", errf(ErrMalformed, "a session cookie chunk is missing")
 	}
-	var b strings.Builder
-	for i := range n {
-		b.WriteString(c.chunks[i])
-	}
-	return b.String(), nil
+	return strings.Join(c.chunks[:n], ""), nil
 }
 
 // chunkName returns the name of chunk i.

@@ -74,40 +74,13 @@ func ajsJoseOpen(tok string, r *authjsRing, v4 bool) (pt []byte, err error) {
 // naming a member twice is refused by both: go-jose's JSON refuses
 // duplicate keys.)
 func ajsExtraRejection(tok string, maxLen int, v4 bool) string {
-	if len(tok) > maxLen {
-		return "longer than the cookie budget"
+	_, dec, class := fuzzSegmentClass(tok, maxLen, "non-canonical base64 (padding, set trailing bits)")
+	if dec == nil {
+		return class
 	}
-	seg := strings.Split(tok, ".")
-	if len(seg) != 5 {
-		return ""
-	}
-	for _, s := range seg {
-		if strings.ContainsAny(s, "\r\n") {
-			return "CR/LF inside a segment (Go's base64 skips them)"
-		}
-	}
-	dec := make([][]byte, 5)
-	for i, s := range seg {
-		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-		if err != nil {
-			return "non-canonical base64 (padding, set trailing bits)"
-		}
-		dec[i] = b
-	}
-	if len(dec[1]) != 0 {
-		return "bytes in the encrypted-key segment (go-jose ignores it for dir)"
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(dec[0], &fields); err != nil {
-		return ""
-	}
-	if _, ok := fields["zip"]; ok {
-		return "a zip header (go-jose inflates)"
-	}
-	for k := range fields {
-		if k != "alg" && k != "enc" && k != "kid" {
-			return "header fields beyond alg, enc and kid"
-		}
+	fields, class := fuzzHeaderClass(dec[0])
+	if fields == nil || class != "" {
+		return class
 	}
 	if _, ok := fields["kid"]; ok && v4 {
 		return "a kid in a NextAuth.js v4 header (encode() writes none)"

@@ -224,15 +224,10 @@ func TestAuthJSReadWritesNothing(t *testing.T) {
 // it does not know survives byte for byte, iat and exp are new, the jti
 // is kept.
 func TestAuthJSUpdateKeepsUnknownClaims(t *testing.T) {
-	f := readAuthJSVectors(t)
-	v := vectorByName(t, f, "v5 nested")
-	m := vectorManager[ajsClaims](t, f, v)
-	before := ajsClaimsOf(t, m, v.Cookie)
-	rec := serveAJS(t, m, v.Cookie, func(s *Session[ajsClaims]) {
+	m, v, before, rec, after := ajsOnNested(t, func(s *Session[ajsClaims]) {
 		require.NoError(t, s.Update(func(c *ajsClaims) error { c.Note = "hello"; return nil }))
 	})
 	require.Equal(t, "no-store, private", rec.Header().Get("Cache-Control"))
-	after := ajsClaimsOf(t, m, cookieHeader(v.Cookie, rec))
 	require.Equal(t, `"hello"`, string(after["note"]))
 	for k, raw := range before {
 		switch k {
@@ -254,6 +249,19 @@ func TestAuthJSUpdateKeepsUnknownClaims(t *testing.T) {
 	require.NotContains(t, again, "note")
 	require.NotContains(t, again, "picture")
 	require.Equal(t, string(before["account"]), string(again["account"]))
+}
+
+// ajsOnNested runs op on the session of the real "v5 nested" vector (a
+// provider's account, roles, numbers) and returns the manager, the
+// vector, its claims, the response and the claims of the cookie after it.
+func ajsOnNested(t *testing.T, op func(*Session[ajsClaims])) (*AuthJSManager[ajsClaims], authjsVector, map[string]json.RawMessage, *httptest.ResponseRecorder, map[string]json.RawMessage) {
+	t.Helper()
+	f := readAuthJSVectors(t)
+	v := vectorByName(t, f, "v5 nested")
+	m := vectorManager[ajsClaims](t, f, v)
+	before := ajsClaimsOf(t, m, v.Cookie)
+	rec := serveAJS(t, m, v.Cookie, op)
+	return m, v, before, rec, ajsClaimsOf(t, m, cookieHeader(v.Cookie, rec))
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
@@ -330,14 +338,9 @@ func rawStrings(m map[string]json.RawMessage) map[string]string {
 // TestAuthJSSignInDropsClaims: SignIn over a session starts from the given
 // claims alone: no claim of the previous user survives.
 func TestAuthJSSignInDropsClaims(t *testing.T) {
-	f := readAuthJSVectors(t)
-	v := vectorByName(t, f, "v5 nested")
-	m := vectorManager[ajsClaims](t, f, v)
-	old := ajsClaimsOf(t, m, v.Cookie)
-	rec := serveAJS(t, m, v.Cookie, func(s *Session[ajsClaims]) {
+	_, _, old, _, c := ajsOnNested(t, func(s *Session[ajsClaims]) {
 		require.NoError(t, s.SignIn(ajsClaims{AuthJSClaims: AuthJSClaims{Name: "bob"}}))
 	})
-	c := ajsClaimsOf(t, m, cookieHeader(v.Cookie, rec))
 	require.ElementsMatch(t, []string{"name", "iat", "exp", "jti"}, keysOf(c))
 	require.NotEqual(t, old["jti"], c["jti"])
 }

@@ -19,16 +19,13 @@ import (
 // The Auth.js formats of inspect and encode, on the tokens the real
 // @auth/core and next-auth/jwt made (../../testdata/authjs/vectors.json).
 
+// toolVector is what these tests use of a vector.
 type toolVector struct {
-	Name       string   `json:"name"`
-	Format     string   `json:"format"`
-	CookieName string   `json:"cookie_name"`
-	Secrets    []string `json:"secrets"`
-	Now        int64    `json:"now"`
-	Cookie     string   `json:"cookie"`
-	Token      string   `json:"token"`
-	Expect     string   `json:"expect"`
-	ClaimsJSON string   `json:"claims_json"`
+	Name, Format, Token, Cookie, Expect string
+	CookieName                          string   `json:"cookie_name"`
+	Secrets                             []string `json:"secrets"`
+	Now                                 int64    `json:"now"`
+	ClaimsJSON                          string   `json:"claims_json"`
 }
 
 // toolVectors returns the vectors by name and a function writing a
