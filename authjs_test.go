@@ -164,6 +164,9 @@ func TestAuthJSWrites(t *testing.T) {
 	rec := serveAJS(t, m, "", func(s *Session[ajsClaims]) {
 		require.NoError(t, s.SignIn(ajsClaims{AuthJSClaims: AuthJSClaims{Name: "ada", Sub: "ada"}}))
 		require.Regexp(t, uuidV4, s.ID())
+		require.Equal(t, clk.Now().Add(30*24*time.Hour).Unix(), s.ExpiresAt().Unix())
+		require.Empty(t, s.SignInID(), "the format has no sign-in id")
+		require.True(t, s.SignedInAt().IsZero(), "nor a sign-in time")
 	})
 	lines := setCookies(rec)
 	require.Len(t, lines, 5, "the token and the deletion of chunk names 0..3: %q", lines)

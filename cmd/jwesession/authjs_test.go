@@ -257,5 +257,8 @@ func TestEncode(t *testing.T) {
 		r := runTool(t, tc.in, nil, t0, append([]string{"encode"}, tc.args...)...)
 		assert.Equal(t, tc.code, r.code, "%s: %s", name, r.err)
 		assert.Empty(t, r.out, name)
+		if name == "no format" {
+			assert.Contains(t, r.err, "-format authjs or -format nextauth4 is required")
+		}
 	}
 }
