@@ -80,6 +80,17 @@
 // when the headers are sent, whatever the handler set. Responses that never
 // touch the session are left alone, so public pages stay cacheable.
 //
+// # Next.js apps
+//
+// AuthJSManager (NewAuthJS) reads and writes the session cookie of a
+// Next.js app that uses Auth.js v5 (next-auth 5, @auth/core) or NextAuth.js
+// v4, so a Go service on the same origin shares its sign-in: the claims
+// as a typed struct embedding AuthJSClaims, claims the type does not know
+// kept across Go-side updates, the app's cookie names and chunking, its
+// secrets as the app reads them (AuthJSSecretsFromEnv). Its sessions are
+// Session values with the format's rules; no companion or tombstone
+// cookie exists there, and a read writes nothing.
+//
 // # Cookie size
 //
 // One cookie carries at most ChunkSize bytes of token. Config.MaxChunks

@@ -179,44 +179,16 @@ func FuzzOpen(f *testing.F) {
 // jpt) and ours refuses, among the classes THREATS.md allows, or returns ""
 // for a difference nobody explained: a bug in one of the two.
 func fuzzExtraRejection(r *ring, tok string, jpt []byte) string {
-	if len(tok) > fuzzMaxLen {
-		return "longer than the cookie budget"
-	}
-	seg := strings.Split(tok, ".")
-	if len(seg) != 5 {
-		return ""
-	}
-	for _, s := range seg {
-		if strings.ContainsAny(s, "\r\n") {
-			return "CR/LF inside a segment (Go's base64 skips them)"
-		}
-	}
-	dec := make([][]byte, 5)
-	for i, s := range seg {
-		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-		if err != nil {
-			return "non-canonical base64 (set trailing bits)"
-		}
-		dec[i] = b
-	}
-	if len(dec[1]) != 0 {
-		return "bytes in the encrypted-key segment (go-jose ignores it for dir)"
+	seg, dec, class := fuzzSegmentClass(tok, fuzzMaxLen, "non-canonical base64 (set trailing bits)")
+	if dec == nil {
+		return class
 	}
 	if len(dec[2]) != ivLen || len(dec[4]) != tagLen {
 		return "IV or tag of another length (go-jose re-splits ciphertext and tag)"
 	}
 	if _, ok := r.byHeader[seg[0]]; !ok {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(dec[0], &fields); err != nil {
-			return ""
-		}
-		if _, ok := fields["zip"]; ok {
-			return "a zip header (go-jose inflates)"
-		}
-		for k := range fields {
-			if k != "alg" && k != "enc" && k != "kid" {
-				return "header fields beyond alg, enc and kid"
-			}
+		if fields, class := fuzzHeaderClass(dec[0]); fields == nil || class != "" {
+			return class
 		}
 		return "header not byte-identical to a configured key's (kid, order, spacing, escapes)"
 	}
@@ -230,6 +202,56 @@ func fuzzExtraRejection(r *ring, tok string, jpt []byte) string {
 		return "claims not in the library's one form (field order, duplicates, spacing)"
 	}
 	return ""
+}
+
+// fuzzSegmentClass names the class of a token go-jose opens and ours
+// refuses for what every JWE parser of ours refuses alike: over maxLen,
+// CR/LF in a segment, base64 that is not canonical (class b64), bytes in
+// the encrypted-key segment. Otherwise dec holds the five segments
+// decoded (nil, with no class, when there are not five).
+func fuzzSegmentClass(tok string, maxLen int, b64 string) (seg []string, dec [][]byte, class string) {
+	if len(tok) > maxLen {
+		return nil, nil, "longer than the cookie budget"
+	}
+	seg = strings.Split(tok, ".")
+	if len(seg) != 5 {
+		return nil, nil, ""
+	}
+	for _, s := range seg {
+		if strings.ContainsAny(s, "\r\n") {
+			return nil, nil, "CR/LF inside a segment (Go's base64 skips them)"
+		}
+	}
+	dec = make([][]byte, 5)
+	for i, s := range seg {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		if err != nil {
+			return nil, nil, b64
+		}
+		dec[i] = b
+	}
+	if len(dec[1]) != 0 {
+		return nil, nil, "bytes in the encrypted-key segment (go-jose ignores it for dir)"
+	}
+	return seg, dec, ""
+}
+
+// fuzzHeaderClass returns the members of a decoded JSON header and the
+// class of one ours refuses for a member: a zip header, members beyond
+// alg, enc and kid; "" when none (or not a JSON object: fields nil).
+func fuzzHeaderClass(b []byte) (fields map[string]json.RawMessage, class string) {
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, ""
+	}
+	if _, ok := fields["zip"]; ok {
+		return fields, "a zip header (go-jose inflates)"
+	}
+	for k := range fields {
+		if k != "alg" && k != "enc" && k != "kid" {
+			return fields, "header fields beyond alg, enc and kid"
+		}
+	}
+	return fields, ""
 }
 
 // fuzzID reports whether s is a base64url id of minLen to maxLen

@@ -3,8 +3,6 @@ package jwesession
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -32,6 +30,8 @@ type managerCore struct {
 	// sealWarnAt is the per-process seal count under one key at which the
 	// manager warns (sealWarnDefault; tests lower it).
 	sealWarnAt uint64
+
+	ajs *authjsCore // Auth.js mode (authjs.go); nil for the native format
 }
 
 // Manager creates and reads sessions holding data of type T (JSON-encoded).
@@ -109,6 +109,7 @@ type Session[T any] struct {
 	data    T
 	raw     []byte // data as encoded JSON
 	loadRaw []byte // raw as loaded
+	canon   bool   // Auth.js mode: raw and loadRaw are in canonical form (authjs_session.go)
 
 	// owed writes (a data change is raw differing from loadRaw)
 	reissue bool             // new session, Renew or Touch: a new token
@@ -129,6 +130,10 @@ func (s *Session[T]) load() {
 	if s.committed {
 		s.err = fmt.Errorf("%w: the session was first read after the response headers were sent, so the response could not be made cache-safe; read it before writing", ErrCommitted)
 		s.m.event(s.req.Context(), &s.m.count.lateReads, slog.LevelWarn, "jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
+		return
+	}
+	if s.m.ajs != nil {
+		s.loadAuthJS()
 		return
 	}
 	cfg := &s.m.cfg
@@ -208,12 +213,12 @@ func (s *Session[T]) SignInID() string {
 }
 
 // SignedInAt returns when the session's sign-in happened (the start of its
-// absolute lifetime), or the zero time when there is no session.
+// absolute lifetime), or the zero time when there is none (Auth.js: never).
 func (s *Session[T]) SignedInAt() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if !s.has {
+	if !s.has || s.abs == 0 {
 		return time.Time{}
 	}
 	return time.Unix(s.abs, 0)
@@ -243,13 +248,6 @@ func (s *Session[T]) mutable(op string) error {
 	return nil
 }
 
-// newID returns a random id: 16 bytes in base64url.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 // put encodes v and stores it, checking that the resulting token fits.
 // With fresh, a new sign-in (session id, sign-in id, sign-in time) of
 // kind rem replaces any current one, which ends as with Clear; without a
@@ -257,6 +255,9 @@ func newID() string {
 func (s *Session[T]) put(op string, v T, fresh, rem bool) error {
 	if err := s.mutable(op); err != nil {
 		return err
+	}
+	if s.m.ajs != nil {
+		return s.putAuthJS(op, v, fresh)
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -400,7 +401,7 @@ func (s *Session[T]) Renew() error {
 		return failed("renew", ErrNoSession, "")
 	}
 	old := s.sid
-	s.sid, s.reissue = newID(), true
+	s.sid, s.reissue = s.m.newSessionID(), true
 	return s.revokeRenewed(old)
 }
 
@@ -454,6 +455,10 @@ func (s *Session[T]) commit(h http.Header) {
 	s.committed = true
 	if !s.loaded {
 		return // untouched: no header changes
+	}
+	if s.m.ajs != nil {
+		s.commitAuthJS(h)
+		return
 	}
 	c, now := s.m, s.now()
 	wrote := false

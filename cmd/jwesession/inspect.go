@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,23 +47,34 @@ func sentinelName(err error) string {
 
 // inspectOptions are inspect's flags: the application's settings.
 type inspectOptions struct {
+	format                 string
+	json                   bool
 	cookieName             string
 	idle, absolute, leeway time.Duration
 	remIdle, remAbsolute   time.Duration
 	subjectField           string
 }
 
+// The flags of each format; any other given is a usage error.
+var (
+	nativeFlags = []string{"keys-file", "idle", "absolute", "remember-idle", "remember-absolute", "subject-field"}
+	authjsFlags = []string{"secrets-file"}
+)
+
 func (t tool) inspect(args []string) int {
 	fs := t.newFlags("inspect")
-	keysFile := fs.String("keys-file", "", "keys file (else JWESESSION_KEYS or JWESESSION_SECRET)")
 	var o inspectOptions
-	fs.StringVar(&o.cookieName, "cookie-name", "session", "the application's cookie base name (keys are derived per name)")
-	fs.DurationVar(&o.idle, "idle", defaultIdle, "the application's IdleTimeout")
-	fs.DurationVar(&o.absolute, "absolute", defaultAbsolute, "the application's AbsoluteTimeout")
-	fs.DurationVar(&o.remIdle, "remember-idle", defaultRememberIdle, "the application's RememberIdleTimeout")
-	fs.DurationVar(&o.remAbsolute, "remember-absolute", defaultRememberAbsolute, "the application's RememberAbsoluteTimeout")
-	fs.DurationVar(&o.leeway, "leeway", defaultLeeway, "the application's Leeway")
-	fs.StringVar(&o.subjectField, "subject-field", "", "the data's top-level field that holds the subject (the user id revocation goes by), printed as subject:")
+	fs.StringVar(&o.format, "format", "jwesession", "the token format: jwesession, authjs (Auth.js v5) or nextauth4 (NextAuth.js v4)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object (accepted only; a rejection prints nothing on standard output)")
+	keysFile := fs.String("keys-file", "", "jwesession: keys file (else JWESESSION_KEYS or JWESESSION_SECRET)")
+	secretsFile := fs.String("secrets-file", "", "authjs, nextauth4: secrets file, one per line, newest first (else the environment, as the app reads it)")
+	fs.StringVar(&o.cookieName, "cookie-name", "", "jwesession: the cookie base name (default session); authjs, nextauth4: the full name (default authjs.session-token, next-auth.session-token)")
+	fs.DurationVar(&o.idle, "idle", defaultIdle, "jwesession: the application's IdleTimeout")
+	fs.DurationVar(&o.absolute, "absolute", defaultAbsolute, "jwesession: the application's AbsoluteTimeout")
+	fs.DurationVar(&o.remIdle, "remember-idle", defaultRememberIdle, "jwesession: the application's RememberIdleTimeout")
+	fs.DurationVar(&o.remAbsolute, "remember-absolute", defaultRememberAbsolute, "jwesession: the application's RememberAbsoluteTimeout")
+	fs.DurationVar(&o.leeway, "leeway", 0, "the clock tolerance (default 30s, the library's Leeway; 15s for authjs and nextauth4, decode()'s)")
+	fs.StringVar(&o.subjectField, "subject-field", "", "jwesession: the data's top-level field that holds the subject (the user id revocation goes by), printed as subject:")
 	if code, ok := t.parse(fs, args, inspectUsage); !ok {
 		return code
 	}
@@ -71,6 +85,28 @@ func (t tool) inspect(args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprint(t.stderr, "jwesession inspect: the cookie is read from standard input, not from arguments (they end up in shell history)\nusage:\n"+inspectUsage)
 		return exitUsage
+	}
+	if o.leeway < 0 {
+		return t.setupError("inspect", errors.New("-leeway must not be negative"))
+	}
+	if o.format != "jwesession" {
+		f, err := jwesession.ParseAuthJSFormat(o.format)
+		if err != nil {
+			return t.setupError("inspect", errors.New("-format must be jwesession, authjs or nextauth4"))
+		}
+		if err := onlyFlags(fs, o.format, nativeFlags); err != nil {
+			return t.setupError("inspect", err)
+		}
+		return t.inspectAuthJS(f, *secretsFile, o)
+	}
+	if err := onlyFlags(fs, o.format, authjsFlags); err != nil {
+		return t.setupError("inspect", err)
+	}
+	if o.cookieName == "" {
+		o.cookieName = "session"
+	}
+	if o.leeway == 0 {
+		o.leeway = defaultLeeway
 	}
 	if o.idle > o.absolute {
 		return t.setupError("inspect", fmt.Errorf("-idle %v exceeds -absolute %v: an application's IdleTimeout is at most its AbsoluteTimeout; pass the application's own with -idle and -absolute", o.idle, o.absolute))
@@ -105,17 +141,92 @@ func (t tool) inspect(args []string) int {
 	} else {
 		info, err = m.Inspect(in.token)
 	}
-	t.printInfo(kr, in, info, err, o)
-	if err != nil {
-		name := sentinelName(err)
-		if name == "" {
-			name = "error"
+	return t.verdict(err, o.json, func(w io.Writer) {
+		if o.json {
+			writeJSON(w, nativeJSON(kr, info))
+			return
 		}
-		fmt.Fprintf(t.stdout, "result: rejected: %s: %v\n", name, err)
-		return exitRefused
+		t.printInfo(w, kr, in, info, err, o)
+	})
+}
+
+// onlyFlags returns an error naming a flag of flags that was given, which
+// format does not take.
+func onlyFlags(fs *flag.FlagSet, format string, flags []string) error {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(flags, f.Name) {
+			bad = append(bad, "-"+f.Name)
+		}
+	})
+	if len(bad) > 0 {
+		return fmt.Errorf("-format %s does not take %s", format, strings.Join(bad, ", "))
 	}
-	fmt.Fprintln(t.stdout, "result: valid")
-	return exitOK
+	return nil
+}
+
+// verdict ends inspect. Accepted (err nil): the report on standard
+// output ("result: valid" last, unless asJSON), exit 0. Rejected: nothing
+// on standard output; on standard error the report (unless asJSON) and
+// "result: rejected: NAME: why", NAME the library's sentinel; exit 1.
+func (t tool) verdict(err error, asJSON bool, report func(io.Writer)) int {
+	if err == nil {
+		report(t.stdout)
+		if !asJSON {
+			fmt.Fprintln(t.stdout, "result: valid")
+		}
+		return exitOK
+	}
+	if !asJSON {
+		report(t.stderr)
+	}
+	name := sentinelName(err)
+	if name == "" {
+		name = "error"
+	}
+	fmt.Fprintf(t.stderr, "result: rejected: %s: %v\n", name, err)
+	return exitRefused
+}
+
+// writeJSON writes v as one line of JSON, without HTML escapes.
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// nativeInfo is inspect -json's object for the jwesession format. Members
+// may be added, never renamed.
+type nativeInfo struct {
+	Claims         json.RawMessage `json:"claims"`
+	SessionID      string          `json:"session_id"`
+	SignInID       string          `json:"sign_in_id"`
+	IssuedAt       string          `json:"issued_at"`
+	ExpiresAt      string          `json:"expires_at"`
+	IdleExpiry     string          `json:"idle_expiry"`
+	SignedInAt     string          `json:"signed_in_at"`
+	AbsoluteEnd    string          `json:"absolute_end"`
+	Key            string          `json:"key"`
+	KeyState       string          `json:"key_state"`
+	OriginKey      string          `json:"origin_key"`
+	OriginKeyState string          `json:"origin_key_state"`
+}
+
+// nativeJSON returns the -json object of an accepted native token.
+func nativeJSON(kr *jwesession.Keyring, info jwesession.TokenInfo) nativeInfo {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	out := nativeInfo{
+		Claims: info.Data, SessionID: info.SessionID, SignInID: info.SignInID,
+		IssuedAt: ts(info.IssuedAt), ExpiresAt: ts(info.ExpiresAt), IdleExpiry: ts(info.IdleExpiry),
+		SignedInAt: ts(info.SignedInAt), AbsoluteEnd: ts(info.AbsoluteEnd),
+		Key: info.KeyID, KeyState: info.KeyState.String(), OriginKey: info.OriginKeyID,
+	}
+	for _, k := range kr.Keys() {
+		if k.ID == info.OriginKeyID {
+			out.OriginKeyState = k.State.String()
+		}
+	}
+	return out
 }
 
 // inspector returns a manager with the application's settings whose
@@ -276,9 +387,8 @@ func isChunkName(name, base string) bool {
 	return err == nil && 0 <= i && i < jwesession.MaxChunksLimit && strconv.Itoa(i) == n
 }
 
-// printInfo prints what inspect found, one "name: value" line each.
-func (t tool) printInfo(kr *jwesession.Keyring, in input, info jwesession.TokenInfo, err error, o inspectOptions) {
-	w := t.stdout
+// printInfo prints what inspect found to w, one "name: value" line each.
+func (t tool) printInfo(w io.Writer, kr *jwesession.Keyring, in input, info jwesession.TokenInfo, err error, o inspectOptions) {
 	if len(in.names) > 0 {
 		fmt.Fprintf(w, "cookies: %s\n", strings.Join(in.names, ", "))
 	}

@@ -2,6 +2,7 @@
 //
 //	jwesession keygen                 print a new random secret and its key entry
 //	jwesession inspect [flags] < in   show what a session cookie holds, or why it is rejected
+//	jwesession encode [flags] < in    print an Auth.js or NextAuth.js token for the claims
 //	jwesession rotate STEP [flags]    print the keys file of the next rotation step
 //
 // keygen prints two lines: the secret (32 random bytes in base64url: use it
@@ -30,6 +31,31 @@
 // (the library's defaults: 30m, 8h, 168h, 720h, 30s); a token records
 // whether its sign-in is a "remember me" one, and which pair applies.
 //
+// inspect -format authjs (Auth.js v5) or -format nextauth4 (NextAuth.js
+// v4) reads the session cookie of a Next.js app instead: a bare token, or
+// a Cookie header whose cookies named -cookie-name (the full name, prefix
+// included, never guessed; default authjs.session-token or
+// next-auth.session-token) and its chunks are joined as the app joins
+// them; the secrets come from -secrets-file (one per line, newest first,
+// # comments) or the environment as the library's Auth.js helper reads it
+// (jwesession.AuthJSSecretsFromLookup). A token is judged as the app's
+// decode() judges it: its exp, with -leeway (default 15s) of tolerance.
+//
+// With -json, inspect prints one JSON object for an accepted cookie: for
+// the Auth.js formats {"claims": {...}}, every claim of the token; for
+// the jwesession format the session data as "claims", and session_id,
+// sign_in_id, issued_at, expires_at, idle_expiry, signed_in_at,
+// absolute_end (RFC 3339, UTC), key, key_state, origin_key and
+// origin_key_state (members may be added, never renamed). A rejected
+// cookie prints nothing on standard output, whatever the flags: the
+// report and "result: rejected: NAME: why" (NAME the library's error, as
+// ErrExpired) go to standard error.
+//
+// encode -format authjs|nextauth4 reads a JSON object of claims from
+// standard input and prints the token the app's encode() would make of
+// it: sealed under the first secret, with iat now, exp now + -max-age
+// (default 720h, the app's 30 days) and a new random UUID jti.
+//
 // rotate reads a keys file (-keys-file, or standard input) and prints the
 // keys file of one rotation step on standard output, comments kept; what it
 // did and what comes next goes to standard error. STEP is one of:
@@ -56,9 +82,10 @@
 // next to the old file and rename it over, so no instance reads half a file.
 //
 // Exit status: 0 done (inspect: the cookie is accepted); 1 refused (inspect:
-// the cookie is rejected; rotate: the step cannot be done on this keys
-// file); 2 usage or set-up error (bad flags or input, unreadable or invalid
-// keys, no keys). -h or help prints the usage on standard output, exit 0.
+// the cookie is rejected; encode: the claims do not fit; rotate: the step
+// cannot be done on this keys file); 2 usage or set-up error (bad flags or
+// input, unreadable or invalid keys or secrets, none). -h or help prints
+// the usage on standard output, exit 0.
 package main
 
 import (
@@ -93,14 +120,22 @@ const keygenUsage = `  jwesession keygen
       print a new secret, then its JWESESSION_KEYS entry as a new decrypt-only key
 `
 
-const inspectUsage = `  jwesession inspect [-keys-file F] [-cookie-name session] [-idle 30m] [-absolute 8h] [-remember-idle 168h] [-remember-absolute 720h] [-leeway 30s] [-subject-field F] < cookie
+const inspectUsage = `  jwesession inspect [-format jwesession] [-json] [-keys-file F] [-cookie-name session] [-idle 30m] [-absolute 8h] [-remember-idle 168h] [-remember-absolute 720h] [-leeway 30s] [-subject-field F] < cookie
       show what a token, cookie or Cookie: header holds and whether a request
-      carrying it is accepted (exit 0), or why it is rejected (exit 1); the
-      companion (~r.NAME) and tombstone (~t.NAME) cookies given are applied
+      carrying it is accepted (exit 0), or why it is rejected (exit 1: nothing
+      on standard output, the reason on standard error); the companion
+      (~r.NAME) and tombstone (~t.NAME) cookies given are applied
       keys from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET
       -idle, -absolute, -leeway  the application's IdleTimeout, AbsoluteTimeout and Leeway
       -remember-idle, -remember-absolute  its RememberIdleTimeout and RememberAbsoluteTimeout
       -subject-field F  print the data's field F as the subject (revocation's user id)
+      -json                      one JSON object: claims, session_id, sign_in_id, issued_at, …
+  jwesession inspect -format authjs|nextauth4 [-json] [-secrets-file F] [-cookie-name NAME] [-leeway 15s] < cookie
+      the same for a Next.js app's Auth.js v5 or NextAuth.js v4 cookie (chunks
+      joined as the app joins them); -cookie-name is the full name (default
+      authjs.session-token, next-auth.session-token); secrets from -secrets-file
+      (one per line, newest first) or the environment, as the app reads it
+      -json                      {"claims": {...}}: every claim of the token
 `
 
 const rotateUsage = `  jwesession rotate add|promote|confirm|retire|remove|emergency [-keys-file F] [flags] > next-keys-file
@@ -118,7 +153,7 @@ const rotateUsage = `  jwesession rotate add|promote|confirm|retire|remove|emerg
       -id ID                     the new key's id (add, emergency)
 `
 
-const usage = "usage:\n" + keygenUsage + inspectUsage + rotateUsage +
+const usage = "usage:\n" + keygenUsage + inspectUsage + encodeUsage + rotateUsage +
 	"exit status: 0 done (inspect: accepted), 1 refused (inspect: rejected), 2 usage or set-up error\n"
 
 // Defaults: the library's.
@@ -147,6 +182,8 @@ func (t tool) run(args []string) int {
 		return t.keygen(args[1:])
 	case "inspect":
 		return t.inspect(args[1:])
+	case "encode":
+		return t.encode(args[1:])
 	case "rotate":
 		return t.rotate(args[1:])
 	case "-h", "-help", "--help", "help":

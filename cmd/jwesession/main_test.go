@@ -34,10 +34,11 @@ type result struct {
 	code     int
 }
 
-// fields parses "name: value" lines; the first of each name wins.
+// fields parses "name: value" lines of standard output, then of standard
+// error (where inspect reports a rejection); the first of each name wins.
 func (r result) fields() map[string]string {
 	m := map[string]string{}
-	for _, line := range strings.Split(r.out, "\n") {
+	for _, line := range strings.Split(r.out+"\n"+r.err, "\n") {
 		if k, v, ok := strings.Cut(line, ": "); ok {
 			if _, dup := m[k]; !dup {
 				m[k] = v
@@ -61,6 +62,11 @@ func runTool(t *testing.T, stdin string, env []string, now time.Time, args ...st
 	}
 	code := tool{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, lookup: lookup, now: func() time.Time { return now }}.run(args)
 	r := result{out.String(), errOut.String(), code}
+	if len(args) > 0 && args[0] == "inspect" && code != 0 {
+		// The contract: a rejection or an error prints nothing on
+		// standard output.
+		assert.Empty(t, r.out, "stdout of %q (exit %d)", args, code)
+	}
 	// Whatever the command, standard error never shows a secret; standard
 	// output only shows the secrets of a keys file it prints.
 	for _, s := range []string{secret1, secret2, secret3} {

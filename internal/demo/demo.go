@@ -6,7 +6,10 @@
 // cookies, or production cookie settings with -secure (behind TLS).
 //
 // Keys come from -keys-file, JWESESSION_KEYS or JWESESSION_SECRET; with
-// none, a random development-only secret is generated at start-up. The
+// none, a random development-only secret is generated at start-up. With
+// -format authjs or -format nextauth4 it speaks a Next.js app's Auth.js v5
+// or NextAuth.js v4 cookie instead, with the app's secrets (-secrets-file,
+// or the environment as the app reads it; see authjs.go). The
 // keys file is reloaded when its content changes (read every
 // -reload-interval, default 1s) and on SIGHUP, so a rotation can be walked
 // through on the running demo: rewrite the file with `jwesession rotate`
@@ -72,11 +75,15 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	remAbsolute := fs.Duration("remember-absolute-timeout", 0, "Config.RememberAbsoluteTimeout: how long a \"remember me\" sign-in lasts (default: the library's, 720h)")
 	redisAddr := fs.String("redis", "", "HOST:PORT of a Redis server: revocation on (sign out everywhere), the subject the user name")
 	redisFail := fs.String("redis-fail", "", "when Redis cannot answer: closed (signed out for that request) or open (served unchecked); default: the library's, closed")
+	authjs := addAuthJSFlags(fs) // -format, -secrets-file, -max-age (authjs.go)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if served, err := authjs.run(ctx, fs, lookup, stderr); served {
+		return err
 	}
 	if *reload <= 0 {
 		return errors.New("-reload-interval must be positive")

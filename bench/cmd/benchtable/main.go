@@ -62,6 +62,8 @@ const (
 var specs = []spec{
 	{empty, "empty httptest request, no middleware (subtracted from the HTTP rows)", true, other, false},
 	{hotPath, "**jwesession hot path**: valid cookie, middleware, handler reads", true, read, false},
+	{"JWESessionAuthJSRead", "jwesession reading an **Auth.js v5** token (A256CBC-HS512): middleware, handler reads", true, read, false},
+	{"JWESessionNextAuth4Read", "jwesession reading a NextAuth.js v4 token (A256GCM): middleware, handler reads", true, read, false},
 	{noCookie, "jwesession, no cookie, session untouched", true, other, false},
 	{signIn, "**jwesession sign-in**: seal, Set-Cookie, cache headers", true, write, false},
 	{gorilla, "gorilla/sessions CookieStore: Get + read value", true, read, false},
