@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,9 +152,7 @@ func (t tool) inspectAuthJS(f jwesession.AuthJSFormat, secretsFile string, o ins
 	}
 	return t.verdict(err, o.json, func(w io.Writer) {
 		if o.json {
-			writeJSON(w, struct {
-				Claims json.RawMessage `json:"claims"`
-			}{info.Claims})
+			writeClaimsJSON(w, info.Claims)
 			return
 		}
 		printAuthJSInfo(w, t.now(), s, in, info)
@@ -183,7 +182,24 @@ func printAuthJSInfo(w io.Writer, now time.Time, s *jwesession.AuthJSSecrets, in
 		fmt.Fprintf(w, "issued: %s\n", when(info.IssuedAt, now))
 		fmt.Fprintf(w, "expires: %s\n", when(info.ExpiresAt, now))
 	}
-	var b strings.Builder
-	writeJSON(&b, info.Claims)
-	fmt.Fprintf(w, "claims: %s\n", strings.TrimSpace(b.String()))
+	fmt.Fprintf(w, "claims: %s\n", oneLine(info.Claims))
+}
+
+// writeClaimsJSON writes {"claims": …} with the token's claims as oneLine
+// gives them.
+func writeClaimsJSON(w io.Writer, claims json.RawMessage) {
+	fmt.Fprintf(w, "{\"claims\":%s}\n", oneLine(claims))
+}
+
+// oneLine returns the token's claims exactly as the token holds them, on
+// one line: encoding/json's encoder would escape characters the app's
+// JSON.stringify writes as they are (U+2028 among them, on newer Go
+// releases), so the claims are re-compacted only when they span lines.
+func oneLine(claims json.RawMessage) []byte {
+	if !bytes.ContainsAny(claims, "\r\n") {
+		return claims
+	}
+	var b bytes.Buffer
+	_ = json.Compact(&b, claims)
+	return b.Bytes()
 }
