@@ -3,19 +3,14 @@
 //
 //	go test -run '^$' -bench . -benchmem -count 6 . | go run ./cmd/benchtable
 //
-// It is a module of its own so that the library's users never download the
-// peers.
+// Every comparison runs on two claims shapes (claims.Data and claims.Rich),
+// as sub-benchmarks named claims=basic and claims=rich. It is a module of
+// its own so that the library's users never download the peers.
 package bench
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/gob"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,34 +20,17 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
-	"github.com/jwesession/jwesession"
 	"github.com/jwesession/jwesession/bench/internal/claims"
 	"golang.org/x/crypto/hkdf"
 )
 
 // benchData and benchValue are the library's own (../bench_test.go): about
-// 250 bytes of claims once enveloped.
+// 250 bytes of claims once enveloped. The Auth.js benchmarks use them.
 type benchData = claims.Data
 
 var benchValue = claims.Value()
-
-// benchEnvelope is jwesession's token plaintext (the claims around the
-// user's data), as documented in its jwe.go; Data decoded in the same pass.
-type benchEnvelope struct {
-	V    int       `json:"v"`
-	Sid  string    `json:"sid"`
-	Sin  string    `json:"sin"`
-	Org  string    `json:"org"`
-	Iat  int64     `json:"iat"`
-	Exp  int64     `json:"exp"`
-	Abs  int64     `json:"abs"`
-	Rem  bool      `json:"rem"`
-	Tbs  string    `json:"tbs"`
-	Data benchData `json:"data"`
-}
 
 const (
 	// benchSecret is every contender's secret (the same string as
@@ -71,7 +49,15 @@ const (
 
 func init() {
 	// gorilla/sessions and scs keep values as interface{} and gob them.
-	gob.Register(benchData{})
+	gob.Register(claims.Data{})
+	gob.Register(claims.Rich{})
+}
+
+// forClaims runs a benchmark once per claims shape, as the sub-benchmarks
+// claims=basic and claims=rich (cmd/benchtable makes a table of each).
+func forClaims(b *testing.B, basic, rich func(*testing.B)) {
+	b.Run("claims="+claims.Name[claims.Data](), basic)
+	b.Run("claims="+claims.Name[claims.Rich](), rich)
 }
 
 // The peers' keys: HMAC-SHA256 and AES-256, each 32 bytes from the secret.
@@ -135,6 +121,37 @@ func oneCookie(tb testing.TB, res *http.Response) string {
 	return c[0].Name + "=" + c[0].Value
 }
 
+// nextCookies returns the Cookie header a browser sends after res, which
+// answered a request that sent prev: res's cookies set over prev's, its
+// deletions (Max-Age 0) removed.
+func nextCookies(prev string, res *http.Response) string {
+	var names []string
+	jar := map[string]string{}
+	for _, part := range strings.Split(prev, "; ") {
+		if k, v, ok := strings.Cut(part, "="); ok {
+			names = append(names, k)
+			jar[k] = v
+		}
+	}
+	for _, c := range res.Cookies() {
+		if _, ok := jar[c.Name]; !ok {
+			names = append(names, c.Name)
+		}
+		jar[c.Name] = c.Value
+		if c.MaxAge < 0 {
+			delete(jar, c.Name)
+		}
+	}
+	var out []string
+	for _, k := range names {
+		if v, ok := jar[k]; ok {
+			out = append(out, k+"="+v)
+			delete(jar, k)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // checkRead runs a read handler once and checks that it wrote no cookie.
 func checkRead(tb testing.TB, h http.Handler, cookie string) {
 	tb.Helper()
@@ -145,51 +162,6 @@ func checkRead(tb testing.TB, h http.Handler, cookie string) {
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// ---------------------------------------------------------------------------
-// jwesession
-
-type jweFixture struct {
-	m      *jwesession.Manager[benchData]
-	cookie string // Cookie header: name=token
-	token  string
-}
-
-func newJWE(tb testing.TB) *jweFixture {
-	tb.Helper()
-	kr, err := jwesession.ParseKeys(benchKeyID + ":primary:" + benchSecret)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m, err := jwesession.New[benchData](jwesession.Config{Logger: quietLogger()}, kr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &jweFixture{m: m}
-	f.cookie = oneCookie(tb, serveOnce(f.signIn(tb), ""))
-	f.token = strings.TrimPrefix(f.cookie, m.CookieName()+"=")
-	checkRead(tb, f.hot(tb), f.cookie)
-	return f
-}
-
-// hot reads the session and checks it.
-func (f *jweFixture) hot(tb testing.TB) http.Handler {
-	return f.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := f.m.Session(r.Context())
-		if d, ok := s.Get(); !ok || d.User != benchValue.User {
-			tb.Fatal("jwesession: session not read")
-		}
-	}))
-}
-
-func (f *jweFixture) signIn(tb testing.TB) http.Handler {
-	return f.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := f.m.Session(r.Context())
-		if err := s.SignIn(benchValue); err != nil {
-			tb.Fatal(err)
-		}
-	}))
-}
-
 // BenchmarkEmptyRequest: an httptest request to a handler that does
 // nothing, without any middleware. The table subtracts it from the HTTP
 // benchmarks.
@@ -197,62 +169,42 @@ func BenchmarkEmptyRequest(b *testing.B) {
 	runRequests(b, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), "")
 }
 
-// BenchmarkJWESessionHotPath: a valid session cookie, the handler reads the
-// session, nothing is written back.
-func BenchmarkJWESessionHotPath(b *testing.B) {
-	f := newJWE(b)
-	runRequests(b, f.hot(b), f.cookie)
-}
-
-// BenchmarkJWESessionSignIn: a new session sealed, Set-Cookie and cache
-// headers written.
-func BenchmarkJWESessionSignIn(b *testing.B) {
-	f := newJWE(b)
-	runRequests(b, f.signIn(b), "")
-}
-
-// BenchmarkJWESessionNoCookie: no session cookie, the handler never touches
-// the session.
-func BenchmarkJWESessionNoCookie(b *testing.B) {
-	f := newJWE(b)
-	runRequests(b, f.m.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})), "")
-}
-
 // ---------------------------------------------------------------------------
 // gorilla/sessions CookieStore (securecookie underneath, gob of
 // map[interface{}]interface{}, AES-256-CTR + HMAC-SHA256).
 
-type gorillaFixture struct {
+type gorillaFixture[D claims.Claims] struct {
 	store  *sessions.CookieStore
+	value  D
 	cookie string
 }
 
-func newGorilla(tb testing.TB) *gorillaFixture {
+func newGorilla[D claims.Claims](tb testing.TB) *gorillaFixture[D] {
 	tb.Helper()
 	st := sessions.NewCookieStore(peerHashKey, peerBlockKey)
 	st.Options = &sessions.Options{Path: "/", MaxAge: int(sessionAge / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	f := &gorillaFixture{store: st}
+	f := &gorillaFixture[D]{store: st, value: claims.Sample[D]()}
 	f.cookie = oneCookie(tb, serveOnce(f.save(tb), ""))
 	checkRead(tb, f.get(tb), f.cookie)
 	return f
 }
 
-func (f *gorillaFixture) get(tb testing.TB) http.Handler {
+func (f *gorillaFixture[D]) get(tb testing.TB) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := f.store.Get(r, peerCookie)
 		if err != nil || s.IsNew {
 			tb.Fatalf("gorilla/sessions: session not read: %v", err)
 		}
-		if d, ok := s.Values["data"].(benchData); !ok || d.User != benchValue.User {
+		if d, ok := s.Values["data"].(D); !ok || d.Key() != f.value.Key() {
 			tb.Fatal("gorilla/sessions: session not read")
 		}
 	})
 }
 
-func (f *gorillaFixture) save(tb testing.TB) http.Handler {
+func (f *gorillaFixture[D]) save(tb testing.TB) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := f.store.Get(r, peerCookie)
-		s.Values["data"] = benchValue
+		s.Values["data"] = f.value
 		if err := s.Save(r, w); err != nil {
 			tb.Fatal(err)
 		}
@@ -261,52 +213,61 @@ func (f *gorillaFixture) save(tb testing.TB) http.Handler {
 
 // BenchmarkGorillaSessionsGet: CookieStore.Get and a read of the value.
 func BenchmarkGorillaSessionsGet(b *testing.B) {
-	f := newGorilla(b)
+	forClaims(b, benchGorillaGet[claims.Data], benchGorillaGet[claims.Rich])
+}
+
+func benchGorillaGet[D claims.Claims](b *testing.B) {
+	f := newGorilla[D](b)
 	runRequests(b, f.get(b), f.cookie)
 }
 
 // BenchmarkGorillaSessionsSave: a new session's value set and saved.
 func BenchmarkGorillaSessionsSave(b *testing.B) {
-	f := newGorilla(b)
+	forClaims(b, benchGorillaSave[claims.Data], benchGorillaSave[claims.Rich])
+}
+
+func benchGorillaSave[D claims.Claims](b *testing.B) {
+	f := newGorilla[D](b)
 	runRequests(b, f.save(b), "")
 }
 
 // ---------------------------------------------------------------------------
 // gorilla/securecookie alone, gob (its default) and JSON.
 
-type secureCookieFixture struct {
+type secureCookieFixture[D claims.Claims] struct {
 	sc     *securecookie.SecureCookie
+	value  D
 	cookie string
 }
 
-func newSecureCookie(tb testing.TB, useJSON bool) *secureCookieFixture {
+func newSecureCookie[D claims.Claims](tb testing.TB, useJSON bool) *secureCookieFixture[D] {
 	tb.Helper()
 	sc := securecookie.New(peerHashKey, peerBlockKey).MaxAge(int(sessionAge / time.Second))
 	if useJSON {
 		sc.SetSerializer(securecookie.JSONEncoder{})
 	}
-	f := &secureCookieFixture{sc: sc}
+	f := &secureCookieFixture[D]{sc: sc, value: claims.Sample[D]()}
 	f.cookie = oneCookie(tb, serveOnce(f.encode(tb), ""))
 	checkRead(tb, f.decode(tb), f.cookie)
 	return f
 }
 
-func (f *secureCookieFixture) decode(tb testing.TB) http.Handler {
+func (f *secureCookieFixture[D]) decode(tb testing.TB) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(peerCookie)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var d benchData
-		if err := f.sc.Decode(peerCookie, c.Value, &d); err != nil || d.User != benchValue.User {
+		var d D
+		if err := f.sc.Decode(peerCookie, c.Value, &d); err != nil || d.Key() != f.value.Key() {
 			tb.Fatalf("securecookie: value not decoded: %v", err)
 		}
 	})
 }
 
-func (f *secureCookieFixture) encode(tb testing.TB) http.Handler {
+func (f *secureCookieFixture[D]) encode(tb testing.TB) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := f.sc.Encode(peerCookie, benchValue)
+		v, err := f.sc.Encode(peerCookie, f.value)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -316,239 +277,97 @@ func (f *secureCookieFixture) encode(tb testing.TB) http.Handler {
 
 // BenchmarkSecureCookieGobDecode: the request's cookie decoded with gob.
 func BenchmarkSecureCookieGobDecode(b *testing.B) {
-	f := newSecureCookie(b, false)
-	runRequests(b, f.decode(b), f.cookie)
+	forClaims(b, benchSecureCookieDecode[claims.Data](false), benchSecureCookieDecode[claims.Rich](false))
 }
 
 // BenchmarkSecureCookieGobEncode: the value encoded with gob and set.
 func BenchmarkSecureCookieGobEncode(b *testing.B) {
-	f := newSecureCookie(b, false)
-	runRequests(b, f.encode(b), "")
+	forClaims(b, benchSecureCookieEncode[claims.Data](false), benchSecureCookieEncode[claims.Rich](false))
 }
 
 // BenchmarkSecureCookieJSONDecode: the request's cookie decoded with
 // securecookie.JSONEncoder.
 func BenchmarkSecureCookieJSONDecode(b *testing.B) {
-	f := newSecureCookie(b, true)
-	runRequests(b, f.decode(b), f.cookie)
+	forClaims(b, benchSecureCookieDecode[claims.Data](true), benchSecureCookieDecode[claims.Rich](true))
 }
 
 // BenchmarkSecureCookieJSONEncode: the value encoded with JSON and set.
 func BenchmarkSecureCookieJSONEncode(b *testing.B) {
-	f := newSecureCookie(b, true)
-	runRequests(b, f.encode(b), "")
+	forClaims(b, benchSecureCookieEncode[claims.Data](true), benchSecureCookieEncode[claims.Rich](true))
+}
+
+func benchSecureCookieDecode[D claims.Claims](useJSON bool) func(*testing.B) {
+	return func(b *testing.B) {
+		f := newSecureCookie[D](b, useJSON)
+		runRequests(b, f.decode(b), f.cookie)
+	}
+}
+
+func benchSecureCookieEncode[D claims.Claims](useJSON bool) func(*testing.B) {
+	return func(b *testing.B) {
+		f := newSecureCookie[D](b, useJSON)
+		runRequests(b, f.encode(b), "")
+	}
 }
 
 // ---------------------------------------------------------------------------
 // scs v2 with its memory store (server-side sessions: a random token in
 // the cookie, gob-encoded data in the store).
 
-type scsFixture struct {
+type scsFixture[D claims.Claims] struct {
 	sm     *scs.SessionManager
+	value  D
 	cookie string
 }
 
-func newSCS(tb testing.TB) *scsFixture {
+func newSCS[D claims.Claims](tb testing.TB) *scsFixture[D] {
 	tb.Helper()
 	sm := scs.New() // its memstore
 	sm.Lifetime = sessionAge
 	sm.Cookie.Name = peerCookie
 	sm.Cookie.Secure = true
 	sm.ErrorFunc = func(_ http.ResponseWriter, _ *http.Request, err error) { tb.Fatal(err) }
-	f := &scsFixture{sm: sm}
+	f := &scsFixture[D]{sm: sm, value: claims.Sample[D]()}
 	f.cookie = oneCookie(tb, serveOnce(f.put(tb), ""))
 	checkRead(tb, f.read(tb), f.cookie)
 	return f
 }
 
-func (f *scsFixture) read(tb testing.TB) http.Handler {
+func (f *scsFixture[D]) read(tb testing.TB) http.Handler {
 	return f.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d, ok := f.sm.Get(r.Context(), "data").(benchData); !ok || d.User != benchValue.User {
+		if d, ok := f.sm.Get(r.Context(), "data").(D); !ok || d.Key() != f.value.Key() {
 			tb.Fatal("scs: session not read")
 		}
 	}))
 }
 
 // put signs in as scs recommends: a new token, then the value.
-func (f *scsFixture) put(tb testing.TB) http.Handler {
+func (f *scsFixture[D]) put(tb testing.TB) http.Handler {
 	return f.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := f.sm.RenewToken(r.Context()); err != nil {
 			tb.Fatal(err)
 		}
-		f.sm.Put(r.Context(), "data", benchValue)
+		f.sm.Put(r.Context(), "data", f.value)
 	}))
 }
 
 // BenchmarkSCSRead: LoadAndSave with a handler that reads the session.
 func BenchmarkSCSRead(b *testing.B) {
-	f := newSCS(b)
+	forClaims(b, benchSCSRead[claims.Data], benchSCSRead[claims.Rich])
+}
+
+func benchSCSRead[D claims.Claims](b *testing.B) {
+	f := newSCS[D](b)
 	runRequests(b, f.read(b), f.cookie)
 }
 
 // BenchmarkSCSPut: LoadAndSave with a handler that signs in (RenewToken +
 // Put); each iteration adds a session to the memory store.
 func BenchmarkSCSPut(b *testing.B) {
-	f := newSCS(b)
+	forClaims(b, benchSCSPut[claims.Data], benchSCSPut[claims.Rich])
+}
+
+func benchSCSPut[D claims.Claims](b *testing.B) {
+	f := newSCS[D](b)
 	runRequests(b, f.put(b), "")
-}
-
-// ---------------------------------------------------------------------------
-// go-jose alone, on a jwesession token: no HTTP.
-
-func goJoseOpen(key []byte, token string) (*benchEnvelope, error) {
-	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
-	if err != nil {
-		return nil, err
-	}
-	pt, err := obj.Decrypt(key)
-	if err != nil {
-		return nil, err
-	}
-	env := &benchEnvelope{}
-	if err := json.Unmarshal(pt, env); err != nil {
-		return nil, err
-	}
-	return env, nil
-}
-
-// BenchmarkGoJoseDecrypt: ParseEncryptedCompact + Decrypt + json.Unmarshal
-// of a jwesession token.
-func BenchmarkGoJoseDecrypt(b *testing.B) {
-	f := newJWE(b)
-	key := jweKey()
-	if env, err := goJoseOpen(key, f.token); err != nil || env.Data.User != benchValue.User {
-		b.Fatalf("go-jose: %v", err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := goJoseOpen(key, f.token); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// ---------------------------------------------------------------------------
-// The floor: what any A256GCM cookie must cost, with nothing generic.
-
-var b64 = base64.RawURLEncoding
-
-// floor holds what is built once per key: the AEAD and the exact protected
-// header segment (which is also the AAD).
-type floor struct {
-	aead   cipher.AEAD
-	header string
-	aad    []byte
-}
-
-func newFloor() *floor {
-	block, err := aes.NewCipher(jweKey())
-	if err != nil {
-		panic(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		panic(err)
-	}
-	h := b64.EncodeToString([]byte(`{"alg":"dir","enc":"A256GCM","kid":"` + benchKeyID + `"}`))
-	return &floor{aead: aead, header: h, aad: []byte(h)}
-}
-
-var errFloor = errors.New("floor: malformed token")
-
-// open splits the compact token by hand, base64url-decodes the IV,
-// ciphertext and tag, opens them in place and decodes the claims.
-func (f *floor) open(token string) (*benchEnvelope, error) {
-	var seg [5]string
-	rest := token
-	for i := 0; i < 4; i++ {
-		j := strings.IndexByte(rest, '.')
-		if j < 0 {
-			return nil, errFloor
-		}
-		seg[i], rest = rest[:j], rest[j+1:]
-	}
-	seg[4] = rest
-	if seg[0] != f.header || seg[1] != "" || len(seg[2]) != 16 || len(seg[4]) != 22 {
-		return nil, errFloor
-	}
-	var iv [12]byte
-	if n, err := b64.Decode(iv[:], []byte(seg[2])); err != nil || n != len(iv) {
-		return nil, errFloor
-	}
-	buf := make([]byte, b64.DecodedLen(len(seg[3]))+16)
-	n, err := b64.Decode(buf, []byte(seg[3]))
-	if err != nil {
-		return nil, errFloor
-	}
-	if m, err := b64.Decode(buf[n:], []byte(seg[4])); err != nil || m != 16 {
-		return nil, errFloor
-	}
-	pt, err := f.aead.Open(buf[:0], iv[:], buf[:n+16], f.aad)
-	if err != nil {
-		return nil, err
-	}
-	env := &benchEnvelope{}
-	if err := json.Unmarshal(pt, env); err != nil {
-		return nil, err
-	}
-	return env, nil
-}
-
-// seal is the seal floor: json.Marshal of the claims, a random IV, an
-// AES-GCM seal and the base64url compact token.
-func (f *floor) seal(env *benchEnvelope) (string, error) {
-	pt, err := json.Marshal(env)
-	if err != nil {
-		return "", err
-	}
-	var iv [12]byte
-	if _, err := rand.Read(iv[:]); err != nil {
-		return "", err
-	}
-	ct := f.aead.Seal(pt[:0:0], iv[:], pt, f.aad)
-	body, tag := ct[:len(pt)], ct[len(pt):]
-	tok := make([]byte, 0, len(f.header)+2+16+1+b64.EncodedLen(len(body))+1+22)
-	tok = append(tok, f.header...)
-	tok = append(tok, '.', '.')
-	tok = b64.AppendEncode(tok, iv[:])
-	tok = append(tok, '.')
-	tok = b64.AppendEncode(tok, body)
-	tok = append(tok, '.')
-	tok = b64.AppendEncode(tok, tag)
-	return string(tok), nil
-}
-
-// floorEnvelope is a fresh session's claims, as jwesession writes them.
-func floorEnvelope() *benchEnvelope {
-	now := time.Now().Unix()
-	return &benchEnvelope{V: 2, Sid: "c2Vzc2lvbi1pZC0xMjM0NQ", Sin: "c2lnbi1pbi1pZC0xMjM0NTY", Org: benchKeyID, Iat: now, Exp: now + 1800, Abs: now, Data: benchValue}
-}
-
-// BenchmarkFloorOpen: split, base64url-decode, AES-256-GCM open with a
-// pre-built AEAD, json.Unmarshal of the claims. No HTTP.
-func BenchmarkFloorOpen(b *testing.B) {
-	f := newFloor()
-	tok := newJWE(b).token
-	if env, err := f.open(tok); err != nil || env.Data.User != benchValue.User {
-		b.Fatalf("floor: %v", err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.open(tok); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkFloorSeal: json.Marshal + AES-256-GCM seal + base64url of the
-// same claims. No HTTP.
-func BenchmarkFloorSeal(b *testing.B) {
-	f := newFloor()
-	env := floorEnvelope()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.seal(env); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

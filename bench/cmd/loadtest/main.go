@@ -11,7 +11,10 @@
 //   - a page that reads a gorilla/sessions CookieStore session;
 //   - a page that reads an scs v2 session (memory store, LoadAndSave);
 //
-// and each endpoint's requests/s as a fraction of the plain handler's. Every
+// and each endpoint's requests/s as a fraction of the plain handler's and of
+// the plain handler with the two cache headers (the reference of a session
+// read: the headers are a product rule), with the server CPU per request
+// each adds over that reference. Every
 // client carries a valid session cookie of each library and sends the same
 // Cookie header to every endpoint, so only the server's work differs. The load comes from wrk (-client wrk, the default when wrk is on
 // the PATH), a separate process as in production, or from Go clients in
@@ -19,7 +22,11 @@
 // same cores as the server. Either way the server and the load generator
 // share the machine, so the figures are a comparison, not a capacity.
 //
-//	go run ./cmd/loadtest [-client auto|wrk|go] [-rounds 5] [-duration 2s] [-conns 64] [-warmup 1s] [-max-requests 2000000] [-cpuprofile FILE]
+//	go run ./cmd/loadtest [-claims basic|rich] [-client auto|wrk|go] [-rounds 5] [-duration 2s] [-conns 64] [-warmup 1s] [-max-requests 2000000] [-cpuprofile FILE]
+//
+// -claims picks the session data every library holds: the five flat
+// fields of the benchmarks (basic, the default) or the eleven-field
+// profile with slices and a nested struct (rich).
 //
 // After a warm-up of each endpoint it measures in rounds: every round drives
 // each endpoint once for -duration, in an order that rotates from round to
@@ -70,11 +77,6 @@ const (
 	maxRequestsCap = 10_000_000
 )
 
-// benchData and benchValue are the comparison benchmarks' claims.
-type benchData = claims.Data
-
-var benchValue = claims.Value()
-
 // config is one load test.
 type config struct {
 	duration    time.Duration // per endpoint, measured
@@ -84,6 +86,7 @@ type config struct {
 	maxRequests int64         // per endpoint and phase (Go clients only)
 	client      string        // "go", or the path of wrk
 	wrkThreads  int           // wrk's -t
+	claims      string        // the session data: "basic" (the default) or "rich"
 }
 
 func (c config) validate() error {
@@ -102,6 +105,8 @@ func (c config) validate() error {
 		return errors.New("no client: go, or the path of wrk")
 	case c.client != "go" && (c.wrkThreads < 1 || c.wrkThreads > 64):
 		return errors.New("-wrk-threads must be 1 to 64")
+	case c.claims != "" && c.claims != claims.Name[claims.Data]() && c.claims != claims.Name[claims.Rich]():
+		return errors.New("-claims must be basic or rich")
 	}
 	return nil
 }
@@ -120,8 +125,15 @@ var endpoints = []endpoint{
 	{"scs v2 read (memory store)", "/scs"},
 }
 
+// headersRef is the index in endpoints of the plain handler with the two
+// cache headers: the reference a session read is held to.
+const headersRef = 1
+
 // gorilla/sessions and scs keep values as interface{} and gob them.
-func init() { gob.Register(benchData{}) }
+func init() {
+	gob.Register(claims.Data{})
+	gob.Register(claims.Rich{})
+}
 
 // Cookie names of the peers (jwesession's is its default).
 const (
@@ -160,6 +172,9 @@ type result struct {
 	endpoint
 	ratios   []float64     // requests/s ÷ the plain handler's in the same round, per round
 	ratio    float64       // their median
+	refs     []float64     // requests/s ÷ the plain handler with the cache headers', per round
+	ref      float64       // their median
+	srvOver  time.Duration // the server CPU per request over that handler's, the median of the rounds' differences
 	requests int64         // completed in the measured phase(s)
 	errors   int64         // transport errors, and responses the server counted as failed (not 200, or a Set-Cookie)
 	elapsed  time.Duration // of the measured phase
@@ -173,8 +188,10 @@ type result struct {
 // /signin/gorilla and /signin/scs, which hand out the cookies the clients
 // carry. Each response to a measured endpoint that is not a 200 or carries
 // a Set-Cookie adds one to failed.
-func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64) http.Handler {
+func newServer[D claims.Claims](m *jwesession.Manager[D], p *peers, failed *atomic.Int64) http.Handler {
 	body := []byte("ok\n")
+	value := claims.Sample[D]()
+	key := value.Key()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(body)
@@ -194,7 +211,7 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		if d, ok := s.Get(); !ok || d.User != benchValue.User {
+		if d, ok := s.Get(); !ok || d.Key() != key {
 			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
@@ -203,7 +220,7 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 	mux.Handle("POST /signin", m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.Session(r.Context())
 		if err == nil {
-			err = s.SignIn(benchValue)
+			err = s.SignIn(value)
 		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -217,7 +234,7 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		if d, ok := s.Values["data"].(benchData); !ok || d.User != benchValue.User {
+		if d, ok := s.Values["data"].(D); !ok || d.Key() != key {
 			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
@@ -225,7 +242,7 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 	})
 	mux.HandleFunc("POST /signin/gorilla", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := p.gorilla.New(r, gorillaCookie)
-		s.Values["data"] = benchValue
+		s.Values["data"] = value
 		if err := s.Save(r, w); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -233,7 +250,7 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.Handle("GET /scs", p.scs.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d, ok := p.scs.Get(r.Context(), "data").(benchData); !ok || d.User != benchValue.User {
+		if d, ok := p.scs.Get(r.Context(), "data").(D); !ok || d.Key() != key {
 			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
@@ -244,7 +261,7 @@ func newServer(m *jwesession.Manager[benchData], p *peers, failed *atomic.Int64)
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		p.scs.Put(r.Context(), "data", benchValue)
+		p.scs.Put(r.Context(), "data", value)
 		w.WriteHeader(http.StatusNoContent)
 	})))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -277,6 +294,14 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.claims == claims.Name[claims.Rich]() {
+		return runWith[claims.Rich](ctx, cfg, out)
+	}
+	return runWith[claims.Data](ctx, cfg, out)
+}
+
+// runWith is run with session data of type D.
+func runWith[D claims.Claims](ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	// A safety net on top of the per-phase bounds.
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(endpoints))*(time.Duration(cfg.rounds)*(cfg.duration+time.Second)+cfg.warmup+time.Second)+time.Minute)
 	defer cancel()
@@ -291,7 +316,7 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	}
 	// Refresh well after the longest run, so reads never re-issue the
 	// cookie (the clients do not take a new one).
-	m, err := jwesession.New[benchData](jwesession.Config{
+	m, err := jwesession.New[D](jwesession.Config{
 		IdleTimeout:  2 * time.Hour,
 		RefreshAfter: time.Hour,
 		Logger:       slog.New(slog.DiscardHandler),
@@ -346,8 +371,8 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 		duration, warmup = roundSeconds(duration), roundSeconds(warmup)
 		load = fmt.Sprintf("wrk (%d thread(s), a separate process)", min(cfg.wrkThreads, cfg.conns))
 	}
-	fmt.Fprintf(out, "Loopback load test: %d keep-alive connections from %s, %v per endpoint after a %v warm-up, GOMAXPROCS %d, %d CPUs, %s.\n\n",
-		cfg.conns, load, duration, warmup, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(out, "Loopback load test: %d keep-alive connections from %s, %v per endpoint after a %v warm-up, GOMAXPROCS %d, %d CPUs, %s, claims=%s.\n\n",
+		cfg.conns, load, duration, warmup, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), claims.Name[D]())
 	// Warm every endpoint up, then measure in rounds, each endpoint once
 	// per round in a rotating order, so a slow spell of this shared
 	// machine lands on every endpoint alike; each round's rates are
@@ -499,7 +524,7 @@ func summarize(rounds [][]result) []result {
 	out := make([]result, len(rounds))
 	for i, rs := range rounds {
 		r := result{endpoint: rs[0].endpoint}
-		var rates, p50s, p99s, cpus, srvs []float64
+		var rates, p50s, p99s, cpus, srvs, over []float64
 		for k, x := range rs {
 			r.requests += x.requests
 			r.errors += x.errors
@@ -512,11 +537,21 @@ func summarize(rounds [][]result) []result {
 			if plain := rounds[0][k].rate; plain > 0 {
 				r.ratios = append(r.ratios, x.rate/plain)
 			}
+			if len(rounds) > headersRef {
+				ref := rounds[headersRef][k]
+				if ref.rate > 0 {
+					r.refs = append(r.refs, x.rate/ref.rate)
+				}
+				if x.srvPerOp > 0 && ref.srvPerOp > 0 {
+					over = append(over, float64(x.srvPerOp-ref.srvPerOp))
+				}
+			}
 		}
 		r.rate = median(rates)
 		r.p50, r.p99 = time.Duration(median(p50s)), time.Duration(median(p99s))
 		r.cpuPerOp, r.srvPerOp = time.Duration(median(cpus)), time.Duration(median(srvs))
-		r.ratio = median(r.ratios)
+		r.ratio, r.ref = median(r.ratios), median(r.refs)
+		r.srvOver = time.Duration(median(over))
 		out[i] = r
 	}
 	return out
@@ -537,17 +572,21 @@ func median(v []float64) float64 {
 
 // report prints the results as a markdown table.
 func report(out io.Writer, results []result) {
-	fmt.Fprintln(out, "| endpoint | requests | requests/s | p50 | p99 | CPU per request | server's share | requests/s ÷ plain | per round |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-	for _, r := range results {
-		per := make([]string, len(r.ratios))
-		for k, x := range r.ratios {
+	fmt.Fprintln(out, "| endpoint | requests | requests/s | p50 | p99 | CPU per request | server's share | server CPU over plain + headers | requests/s ÷ plain | ÷ plain + headers | ÷ plain + headers, per round |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	for i, r := range results {
+		per := make([]string, len(r.refs))
+		for k, x := range r.refs {
 			per[k] = fmt.Sprintf("%.3f", x)
 		}
-		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s | %.3f | %s |\n", r.name, r.requests, r.rate, us(r.p50), us(r.p99), cpuUS(r.cpuPerOp), cpuUS(r.srvPerOp), r.ratio, strings.Join(per, " "))
+		over := "—"
+		if i > headersRef && r.srvPerOp > 0 {
+			over = fmt.Sprintf("%+.1f µs", float64(r.srvOver)/1e3)
+		}
+		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %.3f | %.3f | %s |\n", r.name, r.requests, r.rate, us(r.p50), us(r.p99), cpuUS(r.cpuPerOp), cpuUS(r.srvPerOp), over, r.ratio, r.ref, strings.Join(per, " "))
 	}
 	if len(results) > 0 && len(results[0].ratios) > 1 {
-		fmt.Fprintln(out, "\nMedians over the rounds; the ratio is taken round by round against the same round's plain handler.")
+		fmt.Fprintln(out, "\nMedians over the rounds; the ratios (and the server CPU over the reference) are taken round by round against the same round's plain handler, and plain handler + the two cache headers.")
 	}
 	for _, r := range results {
 		if r.errors > 0 {
@@ -575,6 +614,7 @@ func main() {
 	flag.Int64Var(&cfg.maxRequests, "max-requests", 2_000_000, "hard cap on the requests sent to each endpoint per phase (at most 10000000)")
 	client := flag.String("client", "auto", "load generator: wrk (a separate process), go (clients in this process), or auto (wrk when it is on the PATH)")
 	flag.IntVar(&cfg.wrkThreads, "wrk-threads", 1, "wrk's threads (-t)")
+	flag.StringVar(&cfg.claims, "claims", "basic", "the session data: basic (five flat fields) or rich (eleven fields, slices, a nested struct)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {

@@ -21,10 +21,15 @@ func TestLoadTest(t *testing.T) {
 			t.Errorf("%s: %+v", r.name, r)
 		}
 	}
-	for _, want := range []string{"| plain handler |", "| plain handler + the two cache headers |", "| untouched page behind the middleware |", "| session read behind the middleware |", "| gorilla/sessions CookieStore read |", "| scs v2 read (memory store) |", "requests/s ÷ plain"} {
+	for _, want := range []string{"| plain handler |", "| plain handler + the two cache headers |", "| untouched page behind the middleware |", "| session read behind the middleware |", "| gorilla/sessions CookieStore read |", "| scs v2 read (memory store) |", "requests/s ÷ plain", "÷ plain + headers", "claims=basic"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	// The other claims shape, one brief round.
+	_, out = runBriefly(t, config{duration: 200 * time.Millisecond, conns: 2, maxRequests: 1_000_000, client: "go", rounds: 1, claims: "rich"})
+	if !strings.Contains(out, "claims=rich") {
+		t.Error("the report does not name the claims")
 	}
 }
 
@@ -63,6 +68,7 @@ func TestLimits(t *testing.T) {
 		{duration: time.Second, conns: 1, maxRequests: 1, client: "go", rounds: 21},
 		{duration: time.Second, conns: 1, maxRequests: 1, client: "", rounds: 1},
 		{duration: time.Second, conns: 1, maxRequests: 1, client: "/usr/bin/wrk", wrkThreads: 0, rounds: 1},
+		{duration: time.Second, conns: 1, maxRequests: 1, client: "go", rounds: 1, claims: "huge"},
 	} {
 		if _, err := run(context.Background(), c, &bytes.Buffer{}); err == nil {
 			t.Errorf("%+v accepted", c)

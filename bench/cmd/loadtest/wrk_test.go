@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jwesession/jwesession"
+	"github.com/jwesession/jwesession/bench/internal/claims"
 )
 
 // A report as wrk 4.1 prints it with --latency (figures chosen by hand).
@@ -82,10 +83,11 @@ func TestSummarize(t *testing.T) {
 	ep := func(i int) endpoint { return endpoints[i] }
 	rounds := [][]result{
 		{{endpoint: ep(0), requests: 100, rate: 100, p50: 3}, {endpoint: ep(0), requests: 200, rate: 200, p50: 1}, {endpoint: ep(0), requests: 50, rate: 50, p50: 2}},
-		{{endpoint: ep(1), requests: 90, rate: 90, p50: 4, errors: 1}, {endpoint: ep(1), requests: 100, rate: 100, p50: 5}, {endpoint: ep(1), requests: 50, rate: 50, p50: 6}},
+		{{endpoint: ep(1), requests: 90, rate: 90, p50: 4, errors: 1, srvPerOp: 30}, {endpoint: ep(1), requests: 100, rate: 100, p50: 5, srvPerOp: 20}, {endpoint: ep(1), requests: 50, rate: 50, p50: 6, srvPerOp: 40}},
+		{{endpoint: ep(3), requests: 81, rate: 81, srvPerOp: 36}, {endpoint: ep(3), requests: 95, rate: 95, srvPerOp: 21}, {endpoint: ep(3), requests: 40, rate: 40, srvPerOp: 50}},
 	}
 	got := summarize(rounds)
-	if len(got) != 2 {
+	if len(got) != 3 {
 		t.Fatalf("%d results", len(got))
 	}
 	// Plain: rates 100, 200, 50 -> median 100; every ratio 1.
@@ -99,6 +101,15 @@ func TestSummarize(t *testing.T) {
 	if want := []float64{0.9, 0.5, 1}; len(got[1].ratios) != 3 || got[1].ratios[0] != want[0] || got[1].ratios[1] != want[1] || got[1].ratios[2] != want[2] {
 		t.Errorf("per-round ratios %v, want %v", got[1].ratios, want)
 	}
+	// The read against the cache-header reference, round by round: 81/90,
+	// 95/100, 40/50 -> 0.9, 0.95, 0.8, median 0.9; server CPU over it 6, 1,
+	// 10 -> median 6 (the medians' difference, 36-30, agrees by chance).
+	if want := []float64{0.9, 0.95, 0.8}; got[2].ref != 0.9 || len(got[2].refs) != 3 || got[2].refs[1] != want[1] || got[2].refs[2] != want[2] || got[2].srvOver != 6 {
+		t.Errorf("read against the reference: %+v", got[2])
+	}
+	if got[1].ref != 1 || got[1].srvOver != 0 {
+		t.Errorf("the reference against itself: %+v", got[1])
+	}
 	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {
 		t.Errorf("median of 1..4 = %v", m)
 	}
@@ -111,7 +122,7 @@ func TestServerCountsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := jwesession.New[benchData](jwesession.Config{RefreshAfter: time.Hour, IdleTimeout: 2 * time.Hour}, kr)
+	m, err := jwesession.New[claims.Data](jwesession.Config{RefreshAfter: time.Hour, IdleTimeout: 2 * time.Hour}, kr)
 	if err != nil {
 		t.Fatal(err)
 	}
