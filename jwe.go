@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -174,22 +175,54 @@ const b64Values = "" +
 	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
 	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
 
-// decodeInto decodes s, which passed checkSegment, into dst, which has
-// exactly base64.RawURLEncoding.DecodedLen(len(s)) bytes. It decodes from
-// the string without converting it to a byte slice first.
-func decodeInto(dst []byte, s string) {
-	for len(s) >= 4 {
-		v := uint32(b64Value(s[0]))<<18 | uint32(b64Value(s[1]))<<12 | uint32(b64Value(s[2]))<<6 | uint32(b64Value(s[3]))
+// decodeInto decodes s into dst, which has exactly
+// base64.RawURLEncoding.DecodedLen(len(s)) bytes, and reports whether s is
+// canonical unpadded base64url (what checkSegment checks: on false, it
+// says why, and dst holds garbage). One pass, eight characters at a time,
+// straight from the string: no byte-slice copy of it, no separate check.
+func decodeInto(dst []byte, s string) bool {
+	var seen byte // every value ORed: a byte outside the alphabet (0xff) sets the top bits
+	for len(s) >= 8 && len(dst) >= 8 {
+		c0, c1, c2, c3 := b64Value(s[0]), b64Value(s[1]), b64Value(s[2]), b64Value(s[3])
+		c4, c5, c6, c7 := b64Value(s[4]), b64Value(s[5]), b64Value(s[6]), b64Value(s[7])
+		seen |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7
+		// Six bytes in the top of a word, written whole: the two bytes
+		// past them are overwritten by the next round or left in the
+		// spare room the loop condition keeps.
+		binary.BigEndian.PutUint64(dst, uint64(c0)<<58|uint64(c1)<<52|uint64(c2)<<46|uint64(c3)<<40|
+			uint64(c4)<<34|uint64(c5)<<28|uint64(c6)<<22|uint64(c7)<<16)
+		dst, s = dst[6:], s[8:]
+	}
+	for len(s) >= 4 && len(dst) >= 3 {
+		c0, c1, c2, c3 := b64Value(s[0]), b64Value(s[1]), b64Value(s[2]), b64Value(s[3])
+		seen |= c0 | c1 | c2 | c3
+		v := uint32(c0)<<18 | uint32(c1)<<12 | uint32(c2)<<6 | uint32(c3)
 		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
 		dst, s = dst[3:], s[4:]
 	}
-	switch len(s) {
-	case 2:
-		dst[0] = b64Value(s[0])<<2 | b64Value(s[1])>>4
-	case 3:
-		v := uint32(b64Value(s[0]))<<12 | uint32(b64Value(s[1]))<<6 | uint32(b64Value(s[2]))
+	// The tail: its last character's bits past the last full byte must be
+	// zero (lenient decoders ignore them, giving one token several
+	// spellings).
+	switch {
+	case len(s) == 2 && len(dst) == 1:
+		c0, c1 := b64Value(s[0]), b64Value(s[1])
+		if c1&0x0f != 0 { // its low four bits encode no byte
+			return false
+		}
+		seen |= c0 | c1
+		dst[0] = c0<<2 | c1>>4
+	case len(s) == 3 && len(dst) == 2:
+		c0, c1, c2 := b64Value(s[0]), b64Value(s[1]), b64Value(s[2])
+		if c2&0x03 != 0 { // its low two bits encode no byte
+			return false
+		}
+		seen |= c0 | c1 | c2
+		v := uint32(c0)<<12 | uint32(c1)<<6 | uint32(c2)
 		dst[0], dst[1] = byte(v>>10), byte(v>>2)
+	case len(s) != 0 || len(dst) != 0:
+		return false // an impossible length
 	}
+	return seen&0xc0 == 0
 }
 
 // decodeSegment decodes a segment that passes checkSegment.
@@ -198,7 +231,9 @@ func decodeSegment(s string) ([]byte, error) {
 		return nil, err
 	}
 	b := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
-	decodeInto(b, s)
+	if !decodeInto(b, s) {
+		return nil, fmt.Errorf("%w: a segment is not base64url", ErrMalformed) // checkSegment passed: cannot happen
+	}
 	return b, nil
 }
 
@@ -316,19 +351,20 @@ func (r *ring) openSealed(token string, maxLen int, p purpose) (*derivedKey, []b
 	if len(seg[4]) != tagSegLen {
 		return nil, nil, fmt.Errorf("%w: the tag must be %d bytes", ErrMalformed, tagLen)
 	}
-	for _, s := range seg[2:] {
-		if err := checkSegment(s); err != nil {
-			return nil, nil, err
-		}
-	}
 	// One allocation for the IV, the ciphertext and the tag; the
-	// plaintext overwrites the ciphertext.
+	// plaintext overwrites the ciphertext. Each segment is checked as it
+	// is decoded, and a bad one explained by checkSegment.
 	ctLen := base64.RawURLEncoding.DecodedLen(len(seg[3]))
 	buf := make([]byte, ivLen+ctLen+tagLen)
 	iv, ct := buf[:ivLen], buf[ivLen:]
-	decodeInto(iv, seg[2])
-	decodeInto(ct[:ctLen], seg[3])
-	decodeInto(ct[ctLen:], seg[4])
+	if ok := decodeInto(iv, seg[2]); !ok || !decodeInto(ct[:ctLen], seg[3]) || !decodeInto(ct[ctLen:], seg[4]) {
+		for _, s := range seg[2:] {
+			if err := checkSegment(s); err != nil {
+				return nil, nil, err
+			}
+		}
+		return nil, nil, fmt.Errorf("%w: a segment is not base64url", ErrMalformed) // checkSegment agrees with decodeInto: cannot happen
+	}
 	pt, err := dk.aead[p].Open(ct[:0], iv, ct, dk.aad)
 	if err != nil {
 		return nil, nil, ErrDecrypt

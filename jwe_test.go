@@ -1256,3 +1256,44 @@ func TestVectorsSealRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// decodeInto decodes exactly what the standard strict decoder does and
+// accepts exactly what checkSegment accepts (canonical unpadded base64url
+// without CR or LF), for every length and a byte outside the alphabet at
+// every position.
+func TestDecodeInto(t *testing.T) {
+	src := make([]byte, 64)
+	for i := range src {
+		src[i] = byte(i*37 + 11)
+	}
+	check := func(s string) {
+		t.Helper()
+		dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
+		ok := decodeInto(dst, s)
+		want, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		canonical := err == nil && !strings.ContainsAny(s, "\r\n")
+		require.Equal(t, canonical, ok, "%q", s)
+		require.Equal(t, checkSegment(s) == nil, ok, "%q", s)
+		if ok {
+			require.Equal(t, want, dst, "%q", s)
+		}
+	}
+	for n := 0; n <= len(src); n++ {
+		s := base64.RawURLEncoding.EncodeToString(src[:n])
+		check(s)
+		for i := range len(s) {
+			for _, c := range []byte{'+', '/', '=', '\r', '\n', ' ', 0, 0x80, 0xff, '.'} {
+				check(s[:i] + string(c) + s[i+1:])
+			}
+			// The last character with bits past the last full byte set.
+			if i == len(s)-1 && n%3 != 0 {
+				for v := range 64 {
+					check(s[:i] + string(base64URLAlphabet[v]))
+				}
+			}
+		}
+		check(s + "A") // one character too many: an impossible length, or another value
+	}
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
