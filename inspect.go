@@ -101,7 +101,7 @@ func (m *Manager[T]) inspect(token string, ck *carried) (TokenInfo, error) {
 	}
 	info.IdleExpiry = time.Unix(o.exp, 0)
 	var data T
-	if _, err := decodeData(o.env.Data, &data); err != nil {
+	if _, err := decodeData(nil, o.env.Data, &data); err != nil {
 		return info, err
 	}
 	info.Subject = subjectOf(&data)

@@ -37,11 +37,12 @@ type Migrator interface {
 	MigrateSession(old []byte) error
 }
 
-// decodeData decodes a session's data into dst, through MigrateSession
-// when the plain decode fails and *T has one. raw is the data as dst
+// decodeData decodes a session's data into dst (zero), as json.Unmarshal
+// does (through d, when not nil: see decode.go), and through
+// MigrateSession when that fails and *T has one. raw is the data as dst
 // encodes: data itself, or its migrated form. On an error dst is zero.
-func decodeData[T any](data []byte, dst *T) (raw []byte, err error) {
-	err = json.Unmarshal(data, dst)
+func decodeData[T any](d *dataDecoder, data []byte, dst *T) (raw []byte, err error) {
+	err = d.decode(data, dst)
 	if err == nil {
 		return data, nil
 	}

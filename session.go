@@ -32,6 +32,8 @@ type managerCore struct {
 	sealWarnAt uint64
 
 	ajs *authjsCore // Auth.js mode (authjs.go); nil for the native format
+
+	data *dataDecoder // decodes the data type's JSON (decode.go)
 }
 
 // Manager creates and reads sessions holding data of type T (JSON-encoded).
@@ -57,7 +59,7 @@ func New[T any](cfg Config, kr *Keyring) (*Manager[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault, rev: rev}
+	c := &managerCore{cfg: cfg, key: &ctxKey{}, sealWarnAt: sealWarnDefault, rev: rev, data: newDataDecoder(reflect.TypeFor[T]())}
 	c.names = newCookieNames(&cfg)
 	c.ring.Store(c.derive(kr))
 	return &Manager[T]{core: c}, nil
@@ -155,7 +157,7 @@ func (s *Session[T]) load() {
 		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
 		return
 	}
-	raw, err := decodeData(o.env.Data, &s.data)
+	raw, err := decodeData(s.m.data, o.env.Data, &s.data)
 	if err != nil {
 		s.err = s.m.refused(s.req.Context(), RejectDataDecode, err)
 		s.m.undecodable(o.key, err)
