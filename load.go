@@ -1,6 +1,9 @@
 package jwesession
 
-import "fmt"
+import (
+	"fmt"
+	"log/slog"
+)
 
 // opened is what a request's cookies hold of a valid session, before its
 // data is decoded.
@@ -66,4 +69,55 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 		}
 	}
 	return cfg.checkTimes(env.Iat, env.Abs, o.exp, now, env.Rem)
+}
+
+// load decrypts the request's cookie once. s.mu must be held.
+func (s *Session[T]) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	if s.committed {
+		s.err = fmt.Errorf("%w: the session was first read after the response headers were sent, so the response could not be made cache-safe; read it before writing", ErrCommitted)
+		s.m.event(s.req.Context(), &s.m.count.lateReads, slog.LevelWarn, "jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
+		return
+	}
+	if s.m.ajs != nil {
+		s.loadAuthJS()
+		return
+	}
+	cfg := &s.m.cfg
+	s.cookies = scanCookies(s.req.Header, &s.m.names, cfg.MaxChunks)
+	s.tbs = ivSegment(s.cookies.tombstone) // what a new sign-in here was checked against: nothing can name it
+	if !s.cookies.any() {
+		return
+	}
+	var o opened
+	now := s.now()
+	tok, err := s.cookies.token()
+	if err == nil {
+		err = s.m.openSession(s.ring, tok, &s.cookies, now, &o)
+	}
+	if err != nil {
+		// Refused: served as no session. The cookie is not deleted: that
+		// deletion could land after a concurrent sign-in's cookie and
+		// sign the user out again. The next write replaces it.
+		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
+		return
+	}
+	raw, err := decodeData(s.m.data, o.env.Data, &s.data)
+	if err != nil {
+		s.err = s.m.refused(s.req.Context(), RejectDataDecode, err)
+		s.m.undecodable(o.key, err)
+		return
+	}
+	if err := s.checkRevoked(&o, now); err != nil {
+		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
+		return
+	}
+	env := &o.env
+	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
+	s.last, s.exp, s.abs, s.rem, s.tbs = o.last, o.exp, env.Abs, env.Rem, o.tbs
+	s.raw, s.loadRaw = raw, raw // migrated data is written at the next write
+	s.refresh = now-o.last >= seconds(cfg.RefreshAfter)
 }

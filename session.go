@@ -1,7 +1,6 @@
 package jwesession
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -122,57 +121,6 @@ type Session[T any] struct {
 }
 
 func (s *Session[T]) now() int64 { return s.m.cfg.Now().Unix() }
-
-// load decrypts the request's cookie once. s.mu must be held.
-func (s *Session[T]) load() {
-	if s.loaded {
-		return
-	}
-	s.loaded = true
-	if s.committed {
-		s.err = fmt.Errorf("%w: the session was first read after the response headers were sent, so the response could not be made cache-safe; read it before writing", ErrCommitted)
-		s.m.event(s.req.Context(), &s.m.count.lateReads, slog.LevelWarn, "jwesession: session read after the response headers were written; treated as no session", "path", s.req.URL.Path)
-		return
-	}
-	if s.m.ajs != nil {
-		s.loadAuthJS()
-		return
-	}
-	cfg := &s.m.cfg
-	s.cookies = scanCookies(s.req.Header, &s.m.names, cfg.MaxChunks)
-	s.tbs = ivSegment(s.cookies.tombstone) // what a new sign-in here was checked against: nothing can name it
-	if !s.cookies.any() {
-		return
-	}
-	var o opened
-	now := s.now()
-	tok, err := s.cookies.token()
-	if err == nil {
-		err = s.m.openSession(s.ring, tok, &s.cookies, now, &o)
-	}
-	if err != nil {
-		// Refused: served as no session. The cookie is not deleted: that
-		// deletion could land after a concurrent sign-in's cookie and
-		// sign the user out again. The next write replaces it.
-		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
-		return
-	}
-	raw, err := decodeData(s.m.data, o.env.Data, &s.data)
-	if err != nil {
-		s.err = s.m.refused(s.req.Context(), RejectDataDecode, err)
-		s.m.undecodable(o.key, err)
-		return
-	}
-	if err := s.checkRevoked(&o, now); err != nil {
-		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
-		return
-	}
-	env := &o.env
-	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
-	s.last, s.exp, s.abs, s.rem, s.tbs = o.last, o.exp, env.Abs, env.Rem, o.tbs
-	s.raw, s.loadRaw = raw, raw // migrated data is written at the next write
-	s.refresh = now-o.last >= seconds(cfg.RefreshAfter)
-}
 
 // Get returns the session's data and whether there is a session. Treat the
 // value as read-only: change it with Set or Update.
@@ -420,94 +368,4 @@ func (s *Session[T]) Touch() error {
 	}
 	s.reissue = true
 	return nil
-}
-
-// abort is commit for a handler that panicked: no cookie is written, and if
-// the session was used, the response an outer recovery handler may still
-// write is marked no-store and private.
-func (s *Session[T]) abort(h http.Header) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.committed {
-		return
-	}
-	s.committed = true
-	if s.loaded {
-		applyCachePolicy(h, true, s.hdr)
-	}
-}
-
-// changed reports whether the data differs from what the cookie held.
-// Setting a value that encodes to the same bytes is no change.
-func (s *Session[T]) changed() bool {
-	return !bytes.Equal(s.raw, s.loadRaw)
-}
-
-// commit writes what the session owes into h, applies the cache policy, and
-// freezes the session. It is called once, just before the headers are sent.
-// Only a real write (changed data, SignIn, Renew, Touch, Clear) writes the
-// session token or deletes it; a read whose sliding refresh is due writes
-// only a companion, which holds no data.
-func (s *Session[T]) commit(h http.Header) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.committed {
-		return
-	}
-	s.committed = true
-	if !s.loaded {
-		return // untouched: no header changes
-	}
-	if s.m.ajs != nil {
-		s.commitAuthJS(h)
-		return
-	}
-	c, now := s.m, s.now()
-	wrote := false
-	if len(s.ended) > 0 {
-		// Before the token: a new sign-in records the tombstone it follows.
-		s.tbs = c.writeTombstone(h, s.ring, s.cookies.tombstone, s.ended, now)
-		wrote = true
-	}
-	switch {
-	case s.has && (s.changed() || s.reissue):
-		wrote = s.writeToken(h, now) || wrote
-	case s.has && s.refresh:
-		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs, s.rem), s.rem)
-		wrote = true
-	case !s.has && s.clear:
-		wrote = c.deleteAll(h, &s.cookies)
-	}
-	wrote = s.commitFlash(h, now) || wrote
-	applyCachePolicy(h, wrote, s.hdr)
-}
-
-// writeToken seals the session and adds its cookies to h: under the
-// primary, or under the key that opened the token when that key is newer
-// than the primary (a rollout has promoted it elsewhere: every instance
-// already reads it). A rewrite never moves a token to an older key, so
-// retiring any key the token passed through ends it: the origin is the
-// oldest, the key it is under the newest. s.mu must be held. It reports
-// whether it wrote anything.
-func (s *Session[T]) writeToken(h http.Header, now int64) bool {
-	cfg := &s.m.cfg
-	dk := s.ring.primary
-	if s.key != nil && s.key.index < dk.index {
-		dk = s.key
-	}
-	env := envelope{Sid: s.sid, Sin: s.sin, Org: s.org, Iat: now, Exp: cfg.expiry(now, s.abs, s.rem), Abs: s.abs, Rem: s.rem, Tbs: s.tbs, Data: s.raw}
-	n := envelopeLen(&env)
-	pt := appendEnvelope(make([]byte, 0, n+tagLen), &env)
-	if tokenLen(len(dk.header), len(pt)) > cfg.MaxChunks*ChunkSize {
-		// Only a token written under an older configuration (a larger
-		// MaxChunks) gets here: keep its cookie rather than write one that
-		// would be rejected.
-		cfg.Logger.WarnContext(s.req.Context(), "jwesession: session not re-issued: it no longer fits the cookie budget", "path", s.req.URL.Path)
-		return false
-	}
-	// A remembered token's Max-Age is the absolute end: companions extend
-	// its idle expiry past its own, and the browser must keep it
-	// meanwhile. A browser-session token has none.
-	s.m.writeToken(h, dk, pt, cookieAge(s.rem, cfg.absoluteEnd(s.abs, s.rem)-now), &s.cookies)
-	return true
 }
