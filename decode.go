@@ -23,8 +23,9 @@ import (
 // names, integers in range), and at the first byte outside it stops: the
 // value is reset to zero and json.Unmarshal decodes the data as before. So
 // the result is always json.Unmarshal's (FuzzDataDecode holds the two
-// together); the plan only decides how fast. Slices get exactly the
-// length decoded as capacity, where encoding/json grows them by appending.
+// together); the plan only decides how fast. A slice is allocated once
+// for the length decoded, where encoding/json grows it by appending (the
+// capacity may differ).
 
 // dataDecoder decodes one data type's JSON.
 type dataDecoder struct {
@@ -281,30 +282,31 @@ func (p *valuePlan) decodeObject(b []byte, v reflect.Value) ([]byte, bool) {
 	}
 }
 
-// decodeArray reads a JSON array into the slice v: a new slice of exactly
-// its length (non-nil when empty, as encoding/json makes it).
+// decodeArray reads a JSON array into the slice v, which is nil: grown
+// once to its length (an empty one non-nil, as encoding/json makes it).
 func (p *valuePlan) decodeArray(b []byte, v reflect.Value) ([]byte, bool) {
 	n, ok := countElements(b)
 	if !ok {
 		return b, false
 	}
-	s := reflect.MakeSlice(p.typ, n, n)
-	b = b[1:]
 	if n == 0 {
-		b = b[1:]
+		v.Set(reflect.MakeSlice(p.typ, 0, 0))
+		return b[2:], true
 	}
+	v.Grow(n) // the array only: MakeSlice would allocate a slice header too
+	v.SetLen(n)
+	b = b[1:]
 	for i := range n {
 		sep := byte(',')
 		if i == n-1 {
 			sep = ']'
 		}
-		rest, ok := p.elem.decode(b, s.Index(i))
+		rest, ok := p.elem.decode(b, v.Index(i))
 		if !ok || len(rest) == 0 || rest[0] != sep {
 			return b, false
 		}
 		b = rest[1:]
 	}
-	v.Set(s)
 	return b, true
 }
 
