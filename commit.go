@@ -50,6 +50,9 @@ func (s *Session[T]) commit(h http.Header) {
 	}
 	c, now := s.m, s.now()
 	wrote := false
+	if s.changed() || s.reissue || s.refresh {
+		s.ids() // written into the token or the companion
+	}
 	if len(s.ended) > 0 {
 		// Before the token: a new sign-in records the tombstone it follows.
 		s.tbs = c.writeTombstone(h, s.ring, s.cookies.tombstone, s.ended, now)

@@ -77,13 +77,13 @@ func parseCompanion(pt []byte) (sid []byte, iat, exp int64, ok bool) {
 // when it cannot be used: unreadable, under a retired key, for another
 // session id, or issued in the future beyond the leeway. It is ignored
 // then, never an error: the session token alone decides.
-func (c *managerCore) openCompanion(r *ring, value, sid string, now int64, rem bool) (iat, exp int64, ok bool) {
+func (c *managerCore) openCompanion(r *ring, value string, sid []byte, now int64, rem bool) (iat, exp int64, ok bool) {
 	dk, pt, err := r.openSealed(value, maxCompanionLen, purposeCompanion)
 	if err != nil || dk.state == Retired {
 		return 0, 0, false
 	}
 	s, iat, exp, ok := parseCompanion(pt)
-	if !ok || string(s) != sid || iat > now+c.cfg.leeway() {
+	if !ok || !bytes.Equal(s, sid) || iat > now+c.cfg.leeway() {
 		return 0, 0, false
 	}
 	return iat, c.cfg.clampExp(iat, exp, rem), true

@@ -474,7 +474,7 @@ func FuzzCookieHeader(f *testing.F) {
 				t.Fatalf("a companion written for no session (%v)", err)
 			}
 			v := fuzzSetCookie(rec, "__Host-~r.session")
-			iat, cexp, cok := m.core.openCompanion(m.core.ring.Load(), v, sid, now, rem)
+			iat, cexp, cok := m.core.openCompanion(m.core.ring.Load(), v, []byte(sid), now, rem)
 			if want := m.core.cfg.expiry(now, abs.Unix(), rem); !cok || iat != now || cexp != want || cexp < exp.Unix() {
 				t.Fatalf("the companion written (ok %v, iat %d, exp %d) is not for session %q at %d, expiry %d (was %v)", cok, iat, cexp, sid, now, want, exp)
 			}

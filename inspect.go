@@ -88,8 +88,9 @@ func (m *Manager[T]) inspect(token string, ck *carried) (TokenInfo, error) {
 	var o opened
 	err := c.openSession(r.detached(false), token, ck, cfg.Now().Unix(), &o)
 	if o.env.V == 0 && errors.Is(err, ErrRetiredKey) {
-		_, _ = r.detached(true).openInto(token, cfg.MaxChunks*ChunkSize, &o.env)
+		_, _ = r.detached(true).openInto(token, cfg.MaxChunks*ChunkSize, &o.env, &o.ids)
 	}
+	o.env.Sid, o.env.Sin, o.env.Org = string(o.ids.sid), string(o.ids.sin), string(o.ids.org)
 	if env := &o.env; env.V != 0 {
 		info.OriginKeyID, info.SessionID, info.SignInID = env.Org, env.Sid, env.Sin
 		info.IssuedAt, info.ExpiresAt, info.SignedInAt = time.Unix(env.Iat, 0), time.Unix(env.Exp, 0), time.Unix(env.Abs, 0)

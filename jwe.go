@@ -291,7 +291,7 @@ func classifyHeader(r *ring, h string) error {
 // the form for tests and tools.
 func (r *ring) open(token string, maxLen int) (*derivedKey, *envelope, error) {
 	env := &envelope{}
-	dk, err := r.openInto(token, maxLen, env)
+	dk, err := r.openInto(token, maxLen, env, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -303,9 +303,11 @@ func (r *ring) open(token string, maxLen int) (*derivedKey, *envelope, error) {
 
 // openInto opens a session token (see openSealed) and parses its claims
 // into env, whose Data then points into the token's single decode buffer.
-// A token under a retired key is authenticated first and then refused
-// with ErrRetiredKey.
-func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, error) {
+// With ids, the ids are left there too, as bytes (env's id strings stay
+// empty: the hot path needs them as strings only if it writes). A token
+// under a retired key is authenticated first and then refused with
+// ErrRetiredKey.
+func (r *ring) openInto(token string, maxLen int, env *envelope, ids *claimIDs) (*derivedKey, error) {
 	dk, pt, err := r.openSealed(token, maxLen, purposeData)
 	if err != nil {
 		return nil, err
@@ -316,7 +318,12 @@ func (r *ring) openInto(token string, maxLen int, env *envelope) (*derivedKey, e
 		dk.count.retired.inc()
 		return nil, fmt.Errorf("%w: key %q", ErrRetiredKey, dk.id)
 	}
-	if err := parseEnvelope(pt, env); err != nil {
+	if ids == nil {
+		err = parseEnvelope(pt, env)
+	} else {
+		err = parseClaims(pt, env, ids)
+	}
+	if err != nil {
 		return nil, err
 	}
 	dk.count.opened.inc()
@@ -457,8 +464,31 @@ func decimalLen(n int64) int {
 	return l
 }
 
+// claimIDs are the ids of a token's claims as bytes of its plaintext.
+type claimIDs struct {
+	sid, sin, org, tbs []byte
+}
+
 // parseEnvelope parses claims in the one form appendEnvelope writes.
 func parseEnvelope(pt []byte, env *envelope) error {
+	var ids claimIDs
+	if err := parseClaims(pt, env, &ids); err != nil {
+		return err
+	}
+	// The ids lie in one span of the plaintext, from the session id to the
+	// tombstone IV: one string for all four, one allocation. A subslice's
+	// offset in pt is the capacity it lost.
+	at := func(b []byte) int { return cap(pt) - cap(b) }
+	base := at(ids.sid)
+	span := string(pt[base : at(ids.tbs)+len(ids.tbs)])
+	id := func(b []byte) string { return span[at(b)-base:][:len(b)] }
+	env.Sid, env.Sin, env.Org, env.Tbs = id(ids.sid), id(ids.sin), id(ids.org), id(ids.tbs)
+	return nil
+}
+
+// parseClaims is parseEnvelope with the ids left in ids, as bytes of pt,
+// and env's id strings empty.
+func parseClaims(pt []byte, env *envelope, ids *claimIDs) error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: the claims are not in the library's form: %s", ErrMalformed, what)
 	}
@@ -514,16 +544,9 @@ func parseEnvelope(pt []byte, env *envelope) error {
 	if rest, ok = bytes.CutPrefix(rest, []byte(envData)); !ok || len(rest) < 2 || rest[len(rest)-1] != '}' {
 		return bad("data")
 	}
-	// The ids lie in one span of the plaintext, from the session id to the
-	// tombstone IV: one string for all four, one allocation. A subslice's
-	// offset in pt is the capacity it lost.
-	at := func(b []byte) int { return cap(pt) - cap(b) }
-	base := at(sid)
-	span := string(pt[base : at(tbs)+len(tbs)])
-	id := func(b []byte) string { return span[at(b)-base:][:len(b)] }
+	*ids = claimIDs{sid: sid, sin: sin, org: org, tbs: tbs}
 	*env = envelope{
-		V: formatVersion, Sid: id(sid), Sin: id(sin), Org: id(org),
-		Iat: times[0], Exp: times[1], Abs: times[2], Rem: rem, Tbs: id(tbs), Data: rest[:len(rest)-1],
+		V: formatVersion, Iat: times[0], Exp: times[1], Abs: times[2], Rem: rem, Data: rest[:len(rest)-1],
 	}
 	return nil
 }

@@ -8,7 +8,8 @@ import (
 // opened is what a request's cookies hold of a valid session, before its
 // data is decoded.
 type opened struct {
-	env    envelope
+	env    envelope // its id strings empty: the ids are in ids
+	ids    claimIDs
 	key    *derivedKey // the key that opened the token
 	origin *derivedKey // the older of the claimed origin and key
 	last   int64       // the latest issue time: the token's or a matching companion's
@@ -24,16 +25,16 @@ type opened struct {
 // why the session is refused.
 func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o *opened) error {
 	cfg := &c.cfg
-	dk, err := r.openInto(tok, cfg.MaxChunks*ChunkSize, &o.env)
+	dk, err := r.openInto(tok, cfg.MaxChunks*ChunkSize, &o.env, &o.ids)
 	if err != nil {
 		return err
 	}
-	env := &o.env
+	env, ids := &o.env, &o.ids
 	o.key, o.origin = dk, dk
-	if env.Org != dk.id {
+	if string(ids.org) != dk.id {
 		// The origin decides: retiring a leaked key ends every sign-in
 		// forged under it, also one rewritten under the primary since.
-		org, ok := r.byID[env.Org]
+		org, ok := r.byID[string(ids.org)]
 		if !ok {
 			return fmt.Errorf("%w: the key the sign-in was first sealed under is no longer in the keyring", ErrUnknownKey)
 		}
@@ -48,9 +49,9 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 	}
 	if ck.tombstone != "" {
 		iv := ivSegment(ck.tombstone)
-		if env.Tbs == "" || env.Tbs != iv {
+		if len(ids.tbs) == 0 || string(ids.tbs) != iv {
 			if out, ok := c.openTombstone(r, ck.tombstone, now); ok {
-				if tombstoned(out, env.Sin) {
+				if tombstoned(out, string(ids.sin)) {
 					return fmt.Errorf("%w: the sign-in was signed out in this browser", ErrSignedOut)
 				}
 			} else {
@@ -64,7 +65,7 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 	if ck.companion != "" && now-env.Iat >= seconds(cfg.RefreshAfter) {
 		// Only a token whose own refresh is due needs its companion: before
 		// that, its own expiry is later than any idle check.
-		if iat, exp, ok := c.openCompanion(r, ck.companion, env.Sid, now, env.Rem); ok {
+		if iat, exp, ok := c.openCompanion(r, ck.companion, ids.sid, now, env.Rem); ok {
 			o.last, o.exp = max(o.last, iat), max(o.exp, min(exp, end))
 		}
 	}
@@ -111,13 +112,39 @@ func (s *Session[T]) load() {
 		s.m.undecodable(o.key, err)
 		return
 	}
+	s.loadedIDs(&o.ids)
+	if s.m.rev != nil {
+		s.ids()
+		o.env.Sid, o.env.Sin = s.sid, s.sin // the check names them
+	}
 	if err := s.checkRevoked(&o, now); err != nil {
+		s.sid, s.sin, s.lazyIDs = "", "", nil
 		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
 		return
 	}
 	env := &o.env
-	s.has, s.sid, s.sin, s.org, s.key = true, env.Sid, env.Sin, o.origin.id, o.key
+	s.has, s.org, s.key = true, o.origin.id, o.key
 	s.last, s.exp, s.abs, s.rem, s.tbs = o.last, o.exp, env.Abs, env.Rem, o.tbs
 	s.raw, s.loadRaw = raw, raw // migrated data is written at the next write
 	s.refresh = now-o.last >= seconds(cfg.RefreshAfter)
+}
+
+// loadedIDs keeps the session and sign-in ids of a token just opened as
+// bytes of its plaintext (which this session alone holds): a read that
+// writes nothing never needs them as strings. s.mu must be held.
+func (s *Session[T]) loadedIDs(ids *claimIDs) {
+	// The sign-in id follows the session id in the plaintext (see
+	// parseClaims): one span holds both.
+	s.lazyIDs = ids.sid[:len(ids.sid)+len(envSin)+len(ids.sin)]
+	s.sidLen = len(ids.sid)
+}
+
+// ids makes the ids loaded strings, once, in one allocation: before
+// anything reads s.sid or s.sin. s.mu must be held.
+func (s *Session[T]) ids() {
+	if s.lazyIDs == nil {
+		return
+	}
+	span := string(s.lazyIDs)
+	s.sid, s.sin, s.lazyIDs = span[:s.sidLen], span[s.sidLen+len(envSin):], nil
 }

@@ -98,8 +98,10 @@ type Session[T any] struct {
 	cookies   carried // what the request carried
 
 	has     bool        // a valid session exists
-	sid     string      // session id
-	sin     string      // sign-in id
+	sid     string      // session id (see ids)
+	sin     string      // sign-in id (see ids)
+	lazyIDs []byte      // the loaded session and sign-in ids, until ids makes them strings
+	sidLen  int         // the session id's length in lazyIDs
 	org     string      // id of the key the sign-in was first sealed under
 	key     *derivedKey // the key that opened the token; nil for a new sign-in
 	last    int64       // latest issue time (token or companion)
@@ -149,6 +151,7 @@ func (s *Session[T]) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	s.ids()
 	return s.sid
 }
 
@@ -159,6 +162,7 @@ func (s *Session[T]) SignInID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	s.ids()
 	return s.sin
 }
 
@@ -191,6 +195,7 @@ func (s *Session[T]) ExpiresAt() time.Time {
 // changed. s.mu must be held.
 func (s *Session[T]) mutable(op string) error {
 	s.load()
+	s.ids() // every change reads or replaces them
 	if s.committed {
 		s.m.event(s.req.Context(), &s.m.count.lateChanges, slog.LevelError, "jwesession: session change after the response headers were written was not saved", "op", op, "path", s.req.URL.Path)
 		return failed(op, ErrCommitted, "; change the session before writing the response")

@@ -57,8 +57,8 @@ type cookieNames struct {
 type carried struct {
 	bare      string
 	hasBare   bool
-	chunks    [MaxChunksLimit]string
-	mask      uint32 // bit i set: chunk i present (i < MaxChunksLimit)
+	chunks    *[MaxChunksLimit]string // nil until a chunk is seen (most sessions are one cookie)
+	mask      uint32                  // bit i set: chunk i present (i < MaxChunksLimit)
 	extra     bool   // a chunk at or past maxChunks is present
 	companion string // the companion cookie's value, "" when absent
 	tombstone string // the tombstone cookie's value, "" when absent
@@ -126,6 +126,9 @@ func scanCookies(h http.Header, n *cookieNames, maxChunks int) carried {
 				c.extra = true // deleted by the next write
 			}
 			if c.mask&(1<<i) == 0 {
+				if c.chunks == nil {
+					c.chunks = new([MaxChunksLimit]string)
+				}
 				c.mask |= 1 << i
 				c.chunks[i] = v
 			}
