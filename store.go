@@ -59,10 +59,10 @@ type carried struct {
 	hasBare   bool
 	chunks    *[MaxChunksLimit]string // nil until a chunk is seen (most sessions are one cookie)
 	mask      uint32                  // bit i set: chunk i present (i < MaxChunksLimit)
-	extra     bool   // a chunk at or past maxChunks is present
-	companion string // the companion cookie's value, "" when absent
-	tombstone string // the tombstone cookie's value, "" when absent
-	flash     string // the flash cookie's value, "" when absent
+	extra     bool                    // a chunk at or past maxChunks is present
+	companion string                  // the companion cookie's value, "" when absent
+	tombstone string                  // the tombstone cookie's value, "" when absent
+	flash     string                  // the flash cookie's value, "" when absent
 }
 
 // any reports whether any form of the session token is present.
