@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -231,4 +232,58 @@ func BenchmarkGoJoseBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHotPathParallel: the hot path from every P at once (run with
+// -cpu 1,2,…): ns/op is wall time per request over all Ps, and cpu-ns/op
+// (ns/op × GOMAXPROCS) the CPU each request costs, which stays flat when
+// nothing the requests share (the per-key counters, the manager, the
+// keyring) makes the cores take turns.
+func BenchmarkHotPathParallel(b *testing.B) {
+	m := newBenchManager(b, nil)
+	cookie := benchToken(b, m)
+	h := newAllocHandlers(b, m).read
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Cookie", cookie)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	})
+	reportCPUPerOp(b)
+}
+
+// BenchmarkOpenedCounterParallel: the count every read makes (the key's
+// Opened), from every P at once: the spread counter next to a single
+// atomic, which every core increments on one cache line.
+func BenchmarkOpenedCounterParallel(b *testing.B) {
+	b.Run("spread", func(b *testing.B) {
+		var c spreadCounter
+		m := newBenchManager(b, nil)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c.inc(m.core.slot())
+			}
+		})
+		reportCPUPerOp(b)
+		if c.load() != uint64(b.N) {
+			b.Fatalf("counted %d of %d", c.load(), b.N)
+		}
+	})
+	b.Run("single", func(b *testing.B) {
+		var c counter
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c.inc()
+			}
+		})
+		reportCPUPerOp(b)
+	})
+}
+
+// reportCPUPerOp reports ns/op × GOMAXPROCS: a parallel benchmark's CPU
+// per operation.
+func reportCPUPerOp(b *testing.B) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())*float64(runtime.GOMAXPROCS(0))/float64(b.N), "cpu-ns/op")
 }

@@ -302,7 +302,8 @@ func (r *ring) open(token string, maxLen int) (*derivedKey, *envelope, error) {
 }
 
 // openInto opens a session token (see openSealed) and parses its claims
-// into env, whose Data then points into the token's single decode buffer.
+// into env, whose Data then points into the token's single decode buffer
+// (the caller counts it as opened).
 // With ids, the ids are left there too, as bytes (env's id strings stay
 // empty: the hot path needs them as strings only if it writes). A token
 // under a retired key is authenticated first and then refused with
@@ -326,7 +327,6 @@ func (r *ring) openInto(token string, maxLen int, env *envelope, ids *claimIDs) 
 	if err != nil {
 		return nil, err
 	}
-	dk.count.opened.inc()
 	return dk, nil
 }
 

@@ -30,6 +30,8 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 		return err
 	}
 	env, ids := &o.env, &o.ids
+	slot := c.slot()
+	dk.count.opened.inc(slot)
 	o.key, o.origin = dk, dk
 	if string(ids.org) != dk.id {
 		// The origin decides: retiring a leaked key ends every sign-in
@@ -44,7 +46,7 @@ func (c *managerCore) openSession(r *ring, tok string, ck *carried, now int64, o
 		}
 		o.origin = older(org, dk)
 		if o.origin != dk {
-			o.origin.count.rewritten.inc()
+			o.origin.count.rewritten.inc(slot)
 		}
 	}
 	if ck.tombstone != "" {

@@ -33,6 +33,9 @@ type managerCore struct {
 	ajs *authjsCore // Auth.js mode (authjs.go); nil for the native format
 
 	data *dataDecoder // decodes the data type's JSON (decode.go)
+
+	slots    sync.Pool     // a *uint32 per P: the hints of the spread counters (metrics.go)
+	nextSlot atomic.Uint32 // the next hint handed out
 }
 
 // Manager creates and reads sessions holding data of type T (JSON-encoded).

@@ -34,10 +34,13 @@ type KeyStats struct {
 // keyCounters are a key's counters; shared by every derived ring of one
 // manager, so they survive reloads that keep the key.
 type keyCounters struct {
-	sealed                     sealCounter
-	opened, rewritten, retired counter
-	undecodable                counter
-	decodeWarned               atomic.Bool // the decode failure was logged
+	// opened and rewritten count reads of valid sessions: every request
+	// (rewritten: every read of a sign-in rotated to a newer key).
+	opened, rewritten spreadCounter
+	sealed            sealCounter
+	retired           counter
+	undecodable       counter
+	decodeWarned      atomic.Bool // the decode failure was logged
 }
 
 // sealWarnDefault is the per-process seal count under one key past which
