@@ -48,18 +48,21 @@ func (s *Session[T]) commit(h http.Header) {
 		s.commitAuthJS(h)
 		return
 	}
+	dirty := s.changed()
+	if !dirty && !s.reissue && !s.refresh && !s.clear && len(s.ended) == 0 && s.flash == nil {
+		applyCachePolicy(h, false, s.hdr) // a read: nothing owed but the cache policy
+		return
+	}
 	c, now := s.m, s.now()
 	wrote := false
-	if s.changed() || s.reissue || s.refresh {
-		s.ids() // written into the token or the companion
-	}
+	s.ids() // written into the token or the companion
 	if len(s.ended) > 0 {
 		// Before the token: a new sign-in records the tombstone it follows.
 		s.tbs = c.writeTombstone(h, s.ring, s.cookies.tombstone, s.ended, now)
 		wrote = true
 	}
 	switch {
-	case s.has && (s.changed() || s.reissue):
+	case s.has && (dirty || s.reissue):
 		wrote = s.writeToken(h, now) || wrote
 	case s.has && s.refresh:
 		c.writeCompanion(h, s.ring, s.sid, now, c.cfg.expiry(now, s.abs, s.rem), s.rem)

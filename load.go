@@ -138,7 +138,7 @@ func (s *Session[T]) loadedIDs(ids *claimIDs) {
 	// The sign-in id follows the session id in the plaintext (see
 	// parseClaims): one span holds both.
 	s.lazyIDs = ids.sid[:len(ids.sid)+len(envSin)+len(ids.sin)]
-	s.sidLen = len(ids.sid)
+	s.sidLen = uint8(len(ids.sid)) // parseClaims: at most maxIDLen
 }
 
 // ids makes the ids loaded strings, once, in one allocation: before
@@ -147,6 +147,6 @@ func (s *Session[T]) ids() {
 	if s.lazyIDs == nil {
 		return
 	}
-	span := string(s.lazyIDs)
-	s.sid, s.sin, s.lazyIDs = span[:s.sidLen], span[s.sidLen+len(envSin):], nil
+	span, n := string(s.lazyIDs), int(s.sidLen)
+	s.sid, s.sin, s.lazyIDs = span[:n], span[n+len(envSin):], nil
 }

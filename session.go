@@ -94,35 +94,38 @@ type Session[T any] struct {
 
 	check checkContext // the revocation check's (revoke_session.go)
 
-	mu        sync.Mutex
-	loaded    bool
-	committed bool
-	err       error   // why the request's cookie was rejected
-	cookies   carried // what the request carried
+	mu      sync.Mutex
+	err     error   // why the request's cookie was rejected
+	cookies carried // what the request carried
 
-	has     bool        // a valid session exists
 	sid     string      // session id (see ids)
 	sin     string      // sign-in id (see ids)
 	lazyIDs []byte      // the loaded session and sign-in ids, until ids makes them strings
-	sidLen  int         // the session id's length in lazyIDs
 	org     string      // id of the key the sign-in was first sealed under
 	key     *derivedKey // the key that opened the token; nil for a new sign-in
 	last    int64       // latest issue time (token or companion)
 	exp     int64       // idle expiry
 	abs     int64       // sign-in time
-	rem     bool        // "remember me": persistent cookies, the Remember lifetimes
 	tbs     string      // IV of the tombstone the request carried, checked
 	data    T
 	raw     []byte // data as encoded JSON
 	loadRaw []byte // raw as loaded
-	canon   bool   // Auth.js mode: raw and loadRaw are in canonical form (authjs_session.go)
 
 	// owed writes (a data change is raw differing from loadRaw)
-	reissue bool             // new session, Renew or Touch: a new token
-	clear   bool             // Clear: delete every form of the token
-	refresh bool             // the sliding refresh is due: write a companion
-	ended   []tombstoneEntry // sign-ins ended here (Clear, SignIn over one): tombstone them
-	flash   *flashState      // flash messages, once used: a cookie of their own (flash.go)
+	ended []tombstoneEntry // sign-ins ended here (Clear, SignIn over one): tombstone them
+	flash *flashState      // flash messages, once used: a cookie of their own (flash.go)
+
+	// The flags, together (each would take a word of its own between the
+	// fields above).
+	loaded    bool
+	committed bool
+	has       bool  // a valid session exists
+	rem       bool  // "remember me": persistent cookies, the Remember lifetimes
+	canon     bool  // Auth.js mode: raw and loadRaw are in canonical form (authjs_session.go)
+	reissue   bool  // owed: new session, Renew or Touch: a new token
+	clear     bool  // owed: Clear: delete every form of the token
+	refresh   bool  // owed: the sliding refresh is due: write a companion
+	sidLen    uint8 // the session id's length in lazyIDs (at most maxIDLen)
 }
 
 func (s *Session[T]) now() int64 { return s.m.cfg.Now().Unix() }

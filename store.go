@@ -82,7 +82,7 @@ func scanCookies(h http.Header, n *cookieNames, maxChunks int) carried {
 			} else {
 				part, line = line, ""
 			}
-			part = strings.Trim(part, " \t")
+			part = trimSpace(part)
 			k, v, ok := strings.Cut(part, "=")
 			if !ok {
 				continue
@@ -135,6 +135,18 @@ func scanCookies(h http.Header, n *cookieNames, maxChunks int) carried {
 		}
 	}
 	return c
+}
+
+// trimSpace removes the spaces and tabs around a Cookie header's part
+// (strings.Trim builds its byte set on every call).
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // token returns the token the cookies carry, or an error when they are not
