@@ -33,9 +33,9 @@ func ajsSignIn(t testing.TB, m *AuthJSManager[ajsClaims], sub string) string {
 	return cookieHeader("", rec)
 }
 
-// ajsRead reads the session of the Cookie header: ok, its error, and the
-// Set-Cookie lines of the response.
-func ajsRead[T any](t testing.TB, m *AuthJSManager[T], cookie string) (bool, error, []string) {
+// ajsRead reads the session of the Cookie header: ok, the Set-Cookie
+// lines of the response, and the session's error.
+func ajsRead[T any](t testing.TB, m *AuthJSManager[T], cookie string) (bool, []string, error) {
 	t.Helper()
 	var ok bool
 	var err error
@@ -43,7 +43,7 @@ func ajsRead[T any](t testing.TB, m *AuthJSManager[T], cookie string) (bool, err
 		_, ok = s.Get()
 		err = s.Err()
 	})
-	return ok, err, setCookies(rec)
+	return ok, setCookies(rec), err
 }
 
 // Clear and Renew with revocation on revoke the token's jti, until its exp
@@ -62,27 +62,27 @@ func TestAuthJSClearAndRenewRevoke(t *testing.T) {
 	})
 	assert.Equal(t, "session "+jti+" 2026-12-23 12:00:15", st.lastCall(), "until the old token's exp (sign-in + 30 days) + 15 s")
 	renewed := cookieHeader(alice, rec)
-	ok, err, sc := ajsRead(t, m, alice)
+	ok, sc, err := ajsRead(t, m, alice)
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, ErrRevoked)
 	assert.Empty(t, sc, "a read never deletes the rejected cookie")
 
-	rec = serveAJS(t, m, renewed, func(s *Session[ajsClaims]) {
+	serveAJS(t, m, renewed, func(s *Session[ajsClaims]) {
 		jti = s.ID()
 		require.NoError(t, s.Clear())
 	})
 	assert.Equal(t, "session "+jti+" 2026-12-23 12:01:15", st.lastCall())
-	ok, err, _ = ajsRead(t, m, renewed)
+	ok, _, err = ajsRead(t, m, renewed)
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, ErrRevoked)
-	ok, err, _ = ajsRead(t, m, bob)
+	ok, _, err = ajsRead(t, m, bob)
 	assert.True(t, ok, "another user's token is not touched by a sign-out: %v", err)
 
 	serveAJS(t, m, bob, func(s *Session[ajsClaims]) {
 		jti = s.ID()
 		require.NoError(t, s.SignIn(ajsClaims{AuthJSClaims: AuthJSClaims{Sub: "carol"}}))
 	})
-	ok, err, _ = ajsRead(t, m, bob)
+	ok, _, err = ajsRead(t, m, bob)
 	assert.False(t, ok, "the token a sign-in replaced is revoked")
 	assert.ErrorIs(t, err, ErrRevoked)
 
@@ -107,7 +107,7 @@ func TestRevokeEmptyIDRefused(t *testing.T) {
 	cookie := ajsSignIn(t, m, "alice")
 	require.NoError(t, st.MemoryRevocations.RevokeSignIn(context.Background(), "", time.Now().Add(time.Hour)))
 	require.NoError(t, st.MemoryRevocations.RevokeSession(context.Background(), "", time.Now().Add(time.Hour)))
-	ok, err, _ := ajsRead(t, m, cookie)
+	ok, _, err := ajsRead(t, m, cookie)
 	assert.True(t, ok, "%v", err)
 }
 
@@ -129,7 +129,7 @@ func TestAuthJSRevokeSubjectAndBefore(t *testing.T) {
 		alice, bob := ajsSignIn(t, m, "alice"), ajsSignIn(t, m, "bob")
 		clk.Advance(time.Minute)
 		require.NoError(t, m.RevokeSubject(ctx, "alice"))
-		ok, err, _ := ajsRead(t, m, alice)
+		ok, _, err := ajsRead(t, m, alice)
 		assert.False(t, ok)
 		assert.ErrorIs(t, err, ErrRevoked)
 		ok, _, _ = ajsRead(t, m, bob)
@@ -143,7 +143,7 @@ func TestAuthJSRevokeSubjectAndBefore(t *testing.T) {
 		clk.Advance(time.Minute)
 		require.NoError(t, m.RevokeBefore(ctx, clk.Now()))
 		for _, c := range []string{bob, m.CookieName() + "=" + reissued} {
-			ok, err, _ = ajsRead(t, m, c)
+			ok, _, err = ajsRead(t, m, c)
 			assert.False(t, ok)
 			assert.ErrorIs(t, err, ErrRevoked)
 		}
@@ -158,7 +158,7 @@ func TestAuthJSRevokeSubjectAndBefore(t *testing.T) {
 		ok, _, _ := ajsRead(t, m, cookie)
 		assert.True(t, ok, "the sub claim is not the subject of a type that names one")
 		require.NoError(t, m.RevokeSubject(ctx, "alice@example.com"))
-		ok, err, _ = ajsRead(t, m, cookie)
+		ok, _, err = ajsRead(t, m, cookie)
 		assert.False(t, ok)
 		assert.ErrorIs(t, err, ErrRevoked)
 	})
@@ -169,7 +169,7 @@ func TestAuthJSRevokeSubjectAndBefore(t *testing.T) {
 		cookie := m.CookieName() + "=" + tok
 		serveAJS(t, m, cookie, func(s *Session[map[string]any]) { assert.Equal(t, "alice", s.Subject()) })
 		require.NoError(t, m.RevokeSubject(ctx, "alice"))
-		ok, err, _ := ajsRead(t, m, cookie)
+		ok, _, err := ajsRead(t, m, cookie)
 		assert.False(t, ok)
 		assert.ErrorIs(t, err, ErrRevoked)
 	})
@@ -184,7 +184,7 @@ func TestAuthJSClearEverywhere(t *testing.T) {
 	rec := serveAJS(t, m, laptop, func(s *Session[ajsClaims]) { require.NoError(t, s.ClearEverywhere()) })
 	assert.Equal(t, "subject alice@12:01:00 2026-12-23 12:01:15", st.lastCall(), "until MaxAge + the leeway past it")
 	for _, c := range []string{laptop, phone} {
-		ok, err, _ := ajsRead(t, m, c)
+		ok, _, err := ajsRead(t, m, c)
 		assert.False(t, ok)
 		assert.ErrorIs(t, err, ErrRevoked)
 	}
@@ -199,7 +199,7 @@ func TestAuthJSRevocationFailure(t *testing.T) {
 		m, _ := newAuthJSTest[ajsClaims](t, AuthJSConfig{Revocation: Revocation{Store: st, FailOpen: failOpen}})
 		cookie := ajsSignIn(t, m, "alice")
 		st.fail.Store(true)
-		ok, err, sc := ajsRead(t, m, cookie)
+		ok, sc, err := ajsRead(t, m, cookie)
 		assert.Empty(t, sc)
 		if failOpen {
 			assert.True(t, ok)
@@ -251,7 +251,7 @@ func TestAuthJSMetrics(t *testing.T) {
 		require.False(t, ok)
 	}
 	clk.Advance(2 * time.Hour)
-	ok, _, sc := ajsRead(t, m, cookie) // re-issued: RefreshAfter
+	ok, sc, _ := ajsRead(t, m, cookie) // re-issued: RefreshAfter
 	require.True(t, ok)
 	require.NotEmpty(t, sc)
 	require.NotContains(t, sc[0], "Max-Age=0", "the token re-issued")
