@@ -18,7 +18,8 @@ type Revocation struct {
 	// has one for Redis; MemoryRevocations serves one process). The
 	// default, nil, turns revocation off. With a Store, the session data
 	// type T must name its user through a method SessionSubject() string
-	// (see Subjecter): New refuses a T without one.
+	// (see Subjecter): New refuses a T without one. (An AuthJSManager's
+	// claims type need not have one: the "sub" claim serves.)
 	Store RevocationStore
 	// FailOpen decides what a request gets when the store cannot answer
 	// (unreachable, slow past CheckTimeout): false, the default, serves
