@@ -264,6 +264,9 @@ func (s *Store) coldCheck(ctx context.Context, ref jwesession.SessionRef) (bool,
 		}
 		at, _, ok := parseRecord(str)
 		switch {
+		case i == 1 && ref.SignInID == "", i == 2 && ref.SessionID == "":
+			// An empty id (an Auth.js token has no sign-in id) matches
+			// no record.
 		case !ok:
 			return false, fmt.Errorf("jwesession/redis: failed to read revocation: malformed record %q", keys[i])
 		case i == 0:
