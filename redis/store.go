@@ -225,8 +225,20 @@ func (s *Store) key(kind byte, id string) string {
 	return "{" + s.cfg.KeyPrefix + "}:" + string(kind) + ":" + id
 }
 
-// kinds maps a record's key letter to its Record.Kind.
-var kinds = map[string]string{"s": "session", "i": "sign-in", "u": "subject", "b": "before"}
+// kindOf returns the Record.Kind of a record's key letter.
+func kindOf(letter string) string {
+	switch letter {
+	case "s":
+		return "session"
+	case "i":
+		return "sign-in"
+	case "u":
+		return "subject"
+	case "b":
+		return "before"
+	}
+	return ""
+}
 
 // Revoked implements jwesession.RevocationStore: from this instance's copy
 // while it is current, else with one round trip.
