@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -56,6 +57,18 @@ type AuthJSConfig struct {
 	// Cookie header (nginx: 8 KB per header line by default). The default
 	// is 4.
 	MaxChunks int
+	// Revocation, when its Store is set, checks every token that opens
+	// against the revocations every instance shares, as Config.Revocation
+	// does for the native format (the same Store, FailOpen and
+	// CheckTimeout, the same ErrRevoked and ErrRevocationUnavailable).
+	// These tokens record no sign-in: a revocation by subject (the claims
+	// type's SessionSubject(), or else the "sub" claim) or before T is
+	// judged by the token's iat, and Clear and Renew revoke the token's
+	// jti. The app re-issues tokens without asking the Go side, so a
+	// revocation holds only for tokens issued before it unless the app
+	// checks too (see the README's "Revocation"). The default, nil, turns
+	// revocation off.
+	Revocation Revocation
 	// Now is the clock. The default is time.Now.
 	Now func() time.Time
 	// Logger receives warnings (an environment the app may read
@@ -148,6 +161,10 @@ type authjsCore struct {
 // maxLen is the longest token read or written: MaxChunks full chunks.
 func (a *authjsCore) maxLen() int { return a.maxChunks * a.chunkSize }
 
+// ErrAuthJSMode: the Session method has no equivalent for an Auth.js or
+// NextAuth.js cookie (SignInRemembered, AddFlash; see AuthJSManager).
+var ErrAuthJSMode = errors.New("jwesession: not available for an Auth.js cookie")
+
 // AuthJSManager reads and writes the session cookie of a Next.js app that
 // uses Auth.js v5 or NextAuth.js v4, so a Go service behind the same
 // origin knows who the user is without a second sign-in. T is the token's
@@ -165,7 +182,11 @@ func (a *authjsCore) maxLen() int { return a.maxChunks * a.chunkSize }
 // empty (the format has no sign-in id or time). No companion or tombstone
 // cookie exists in this mode: the app joins every cookie whose name starts
 // with the session cookie's. A read never writes unless RefreshAfter asks
-// for it.
+// for it. SignIn writes a persistent cookie (Max-Age MaxAge), as the app
+// does: there is no browser-session kind, so SignInRemembered returns
+// ErrAuthJSMode, and so does AddFlash (the app knows no flash cookie;
+// Flashes returns none). With AuthJSConfig.Revocation, Clear and Renew
+// revoke the token's jti and ClearEverywhere the claims' subject.
 type AuthJSManager[T any] struct {
 	m Manager[T]
 	a *authjsCore
@@ -194,15 +215,26 @@ func NewAuthJS[T any](cfg AuthJSConfig, secrets *AuthJSSecrets) (*AuthJSManager[
 	if cfg.Format == FormatNextAuth4 {
 		a.chunkSize = nextAuthChunkSize
 	}
+	rev, err := cfg.Revocation.state()
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range secrets.warnings {
 		cfg.Logger.Warn("jwesession: " + w)
 	}
 	c := &managerCore{
-		cfg:   Config{CookieName: cfg.CookieName, DevelopmentCookies: cfg.DevelopmentCookies, MaxChunks: cfg.MaxChunks, Now: cfg.Now, Logger: cfg.Logger},
+		// The longest a token lives is MaxAge: what a revocation by
+		// subject or before T must outlast.
+		cfg: Config{
+			CookieName: cfg.CookieName, DevelopmentCookies: cfg.DevelopmentCookies, MaxChunks: cfg.MaxChunks, Now: cfg.Now, Logger: cfg.Logger,
+			AbsoluteTimeout: cfg.MaxAge, RememberAbsoluteTimeout: cfg.MaxAge, Leeway: cfg.Leeway, Revocation: cfg.Revocation,
+		},
 		key:   &ctxKey{},
 		ajs:   a,
 		names: cookieNames{data: cfg.CookieName},
+		rev:   rev,
 	}
+	c.ring.Store(&ring{}) // no native keys: Stats and Metrics list none
 	return &AuthJSManager[T]{m: Manager[T]{core: c}, a: a}, nil
 }
 

@@ -373,3 +373,20 @@ func appendTokenClaims(c []byte, iat, exp int64, jti string) []byte {
 	out = append(out, q...)
 	return append(out, '}')
 }
+
+// stringClaim returns the value of claim name in the claims c (a JSON
+// object) when it is a string (the last one, when repeated, as with
+// JSON.parse), else "".
+func stringClaim(c []byte, name string) string {
+	out, quoted := "", strconv.Quote(name)
+	eachMember(c, func(raw, v []byte) bool {
+		if string(raw) == quoted || bytes.IndexByte(raw, '\\') >= 0 && memberName(raw) == name {
+			out = ""
+			if v[0] == '"' {
+				out = memberName(v)
+			}
+		}
+		return true
+	})
+	return out
+}

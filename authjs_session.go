@@ -20,29 +20,33 @@ import (
 //
 // and no sign-in id, origin key, absolute start, companion or tombstone.
 
-// loadAuthJS decrypts the request's Auth.js cookie once. s.mu must be held.
+// loadAuthJS decrypts the request's Auth.js cookie once, and with
+// revocation on asks the store about it. s.mu must be held.
 func (s *Session[T]) loadAuthJS() {
 	a := s.m.ajs
 	ck := a.scan(s.req.Header)
 	if !ck.any() {
 		return
 	}
-	tok, err := ck.token(a)
-	if err != nil {
-		s.err = err
-		return
-	}
 	now := s.now()
-	_, pt, err := a.ring.open(tok, a.maxLen())
+	var pt []byte
 	var t authjsTimes
+	tok, err := ck.token(a)
+	if err == nil {
+		_, pt, err = a.ring.open(tok, a.maxLen())
+	}
 	if err == nil {
 		t, err = a.readClaims(pt, &s.data, now)
+	}
+	if err == nil {
+		err = s.checkRevokedAuthJS(pt, &t)
 	}
 	if err != nil {
 		// Refused: served as no session, and the cookie is left alone
 		// (a deletion could land after a concurrent sign-in's cookie).
 		var zero T
-		s.data, s.err = zero, err
+		s.data = zero
+		s.err = s.m.refused(s.req.Context(), reasonOf(err), err)
 		return
 	}
 	s.has, s.sid, s.last, s.exp = true, t.jti, int64(t.iat), int64(t.exp)
@@ -75,13 +79,14 @@ func (s *Session[T]) putAuthJS(op string, v T, fresh bool) error {
 	if err := a.fits(c, now); err != nil {
 		return failed(op, err, "")
 	}
+	var endErr error
 	if !keep {
-		s.end()
+		endErr = s.endRevoked(op) // a sign-in over one ends it, as Clear does
 		s.has, s.reissue, s.sid, s.loadRaw, s.canon = true, true, newUUID(), nil, true
 		s.last, s.exp = now, now+a.maxAge
 	}
 	s.data, s.raw, s.clear = v, c, false
-	return nil
+	return endErr
 }
 
 // canonAuthJS brings the loaded claims into canonical form, once: the
@@ -115,6 +120,7 @@ func (s *Session[T]) commitAuthJS(h http.Header) {
 		wrote = s.writeAuthJS(h, now)
 	case !s.has && s.clear:
 		a.deleteOthers(h, s.req, -1)
+		s.m.count.deleted.inc()
 		wrote = true
 	}
 	applyCachePolicy(h, wrote, s.hdr)
@@ -141,5 +147,9 @@ func (s *Session[T]) writeAuthJS(h http.Header, now int64) bool {
 		return false
 	}
 	a.writeToken(h, a.ring.seal(pt), s.req)
+	s.m.count.written.inc()
+	if !s.changed() && !s.reissue {
+		s.m.count.refreshed.inc() // a re-issue RefreshAfter asked for
+	}
 	return true
 }

@@ -57,12 +57,16 @@ type flashState struct {
 // and nobody read are kept. A message that would make the flash cookie
 // larger than its budget (about 1.4 KB of messages) is an ErrTooLarge,
 // and nothing is added; after the response headers are sent, an
-// ErrCommitted.
+// ErrCommitted. An AuthJSManager's session has no flash cookie (the app
+// would know nothing of it): there it is an ErrAuthJSMode.
 func (s *Session[T]) AddFlash(msg string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.mutable("add flash to"); err != nil {
 		return err
+	}
+	if s.m.ajs != nil {
+		return failed("add flash to", ErrAuthJSMode, " (the app knows no flash cookie)")
 	}
 	f := s.flashes()
 	msgs := append(s.pendingFlashes(), msg)
@@ -77,11 +81,12 @@ func (s *Session[T]) AddFlash(msg string) error {
 // and those added in this request, and removes them: the response deletes
 // the flash cookie (or replaces it with messages added afterwards), so a
 // second call, and the next request, find none. It returns nil when there
-// are none, and after the response headers are sent.
+// are none, after the response headers are sent, and for an
+// AuthJSManager's session (no flash cookie: see AddFlash).
 func (s *Session[T]) Flashes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mutable("read flashes of") != nil {
+	if s.m.ajs != nil || s.mutable("read flashes of") != nil {
 		return nil
 	}
 	msgs := s.pendingFlashes()

@@ -145,12 +145,14 @@ func (f *flFleet) current() (int64, <-chan struct{}) {
 	return f.gen, f.tickCh
 }
 
-// flClaims opens the session token of a Cookie header with m's keys,
+// flClaims opens the session token of a Cookie header with the keys of
+// r (the keyring snapshot the request that wrote it was served with: an
+// operator's reload may have replaced the instance's keyring since),
 // without counting, or returns false.
-func flClaims(m *Manager[testData], cookie string) (*envelope, bool) {
+func flClaims(m *Manager[testData], r *ring, cookie string) (*envelope, bool) {
 	for _, p := range strings.Split(cookie, "; ") {
 		if k, v, ok := strings.Cut(p, "="); ok && k == m.CookieName() {
-			_, env, err := m.core.ring.Load().detached(true).open(v, ChunkSize)
+			_, env, err := r.detached(true).open(v, ChunkSize)
 			return env, err == nil
 		}
 	}
@@ -290,7 +292,9 @@ func (f *flFleet) request(u *flUser, j int, opt flOptions, name string, signIn f
 	var got testData
 	var ok bool
 	var err error
+	var served *ring // the keyring snapshot the request was served with
 	rec := serve(t, m, u.cookie, func(w http.ResponseWriter, r *http.Request, s *Session[testData]) {
+		served = s.ring
 		got, ok = s.Get()
 		err = s.Err()
 		if ok && write {
@@ -344,7 +348,11 @@ func (f *flFleet) request(u *flUser, j int, opt flOptions, name string, signIn f
 		return
 	}
 	u.n++
-	env, ok := flClaims(m, u.cookie)
+	// Read back with the keys the write was sealed under: the operator
+	// may have reloaded the instance since the request started (an
+	// emergency replaces every key, and the instance's current keyring
+	// no longer opens it); that is the next request's business.
+	env, ok := flClaims(m, served, u.cookie)
 	if tokenSets != 1 || !ok {
 		t.Errorf("%s: instance %d wrote %d tokens, readable %v", u.name, i, tokenSets, ok)
 		return
@@ -513,7 +521,7 @@ func TestFleetRollout(t *testing.T) {
 			late.cookie = cookieHeader(late.cookie, rec)
 		}
 		if late.cookie != "" && !f.clk.Now().Before(earlySafe) {
-			env, ok := flClaims(f.inst[0], late.cookie)
+			env, ok := flClaims(f.inst[0], f.inst[0].core.ring.Load(), late.cookie) // no reload runs meanwhile
 			require.True(t, ok)
 			assert.Equal(t, []string{"b", "a"}, []string{flKid(name, late.cookie), env.Org}, "late: rewritten under b, origin a")
 			require.NoError(t, read(t, f.inst[0], late.cookie).Err, "late is a valid session at the early safe time")

@@ -14,15 +14,21 @@ package jwesession
 // persist across browser restarts (Max-Age up to the end of its absolute
 // lifetime), and it lives by RememberIdleTimeout and
 // RememberAbsoluteTimeout. Renew and every write keep the kind; only a new
-// sign-in changes it.
+// sign-in changes it. An AuthJSManager's cookies have one kind, the app's
+// (persistent for MaxAge, which SignIn writes): there it is an
+// ErrAuthJSMode, and nothing changes.
 func (s *Session[T]) SignInRemembered(v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.m.ajs != nil {
+		return failed("sign in", ErrAuthJSMode, `: it has no "remember me" kind (SignIn writes it for MaxAge, as the app does)`)
+	}
 	return s.put("sign in", v, true, true)
 }
 
 // Remembered reports whether the session's sign-in is a "remember me" one
-// (SignInRemembered); false for a browser-session sign-in or no session.
+// (SignInRemembered); false for a browser-session sign-in, no session, and
+// an AuthJSManager's session.
 func (s *Session[T]) Remembered() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

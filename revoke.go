@@ -18,7 +18,8 @@ type Revocation struct {
 	// has one for Redis; MemoryRevocations serves one process). The
 	// default, nil, turns revocation off. With a Store, the session data
 	// type T must name its user through a method SessionSubject() string
-	// (see Subjecter): New refuses a T without one.
+	// (see Subjecter): New refuses a T without one. (An AuthJSManager's
+	// claims type need not have one: the "sub" claim serves.)
 	Store RevocationStore
 	// FailOpen decides what a request gets when the store cannot answer
 	// (unreachable, slow past CheckTimeout): false, the default, serves
@@ -90,6 +91,13 @@ type RevocationStore interface {
 }
 
 // SessionRef is what a revocation check knows of a session.
+//
+// For a token of an AuthJSManager (Auth.js v5, NextAuth.js v4), which
+// records no sign-in: SessionID is its jti (new on every write, by either
+// side), SignInID is "", Subject is the claims type's SessionSubject() or
+// else the "sub" claim, IssuedAt and SignedInAt are both its iat, and
+// AbsoluteEnd is its exp. A store must never match an empty id (the
+// manager refuses to revoke one).
 type SessionRef struct {
 	SessionID string // changes with Renew
 	SignInID  string // fixed at sign-in
@@ -152,7 +160,20 @@ type revocation struct {
 // newRevocation checks the revocation settings for data type T and returns
 // the manager's revocation state, nil when revocation is off.
 func newRevocation[T any](cfg *Config) (*revocation, error) {
-	rc := cfg.Revocation
+	rv, err := cfg.Revocation.state()
+	if rv == nil || err != nil {
+		return rv, err
+	}
+	if !isSubjecter[T]() {
+		var zero T
+		return nil, errf(ErrInvalidConfig, "revocation needs the session data type %T to name its user: give it a method SessionSubject() string", zero)
+	}
+	return rv, nil
+}
+
+// state checks the settings and returns the revocation state they make,
+// nil when revocation is off.
+func (rc Revocation) state() (*revocation, error) {
 	if rc.Store == nil {
 		return nil, nil
 	}
@@ -162,26 +183,36 @@ func newRevocation[T any](cfg *Config) (*revocation, error) {
 	if rc.CheckTimeout == 0 {
 		rc.CheckTimeout = 100 * time.Millisecond
 	}
-	var zero T
-	_, byValue := any(zero).(Subjecter)
-	_, byPointer := any(&zero).(Subjecter)
-	if !byValue && !byPointer {
-		return nil, errf(ErrInvalidConfig, "revocation needs the session data type %T to name its user: give it a method SessionSubject() string", zero)
-	}
 	return &revocation{Revocation: rc}, nil
 }
 
-// subjectOf returns the subject the data names. *T has the methods of T,
-// so the pointer serves both receivers without copying the data into an
-// interface (an allocation); a T that is itself a pointer is asked as is.
+// isSubjecter reports whether T or *T has a SessionSubject method.
+func isSubjecter[T any]() bool {
+	var zero T
+	_, byValue := any(zero).(Subjecter)
+	_, byPointer := any(&zero).(Subjecter)
+	return byValue || byPointer
+}
+
+// subjectOf returns the subject the data names, or "" when its type has
+// no SessionSubject method.
 func subjectOf[T any](v *T) string {
+	s, _ := askSubject(v)
+	return s
+}
+
+// askSubject returns the subject the data names and whether its type has
+// a SessionSubject method. *T has the methods of T, so the pointer serves
+// both receivers without copying the data into an interface (an
+// allocation); a T that is itself a pointer is asked as is.
+func askSubject[T any](v *T) (string, bool) {
 	if s, ok := any(v).(Subjecter); ok {
-		return s.SessionSubject()
+		return s.SessionSubject(), true
 	}
 	if s, ok := any(*v).(Subjecter); ok {
-		return s.SessionSubject()
+		return s.SessionSubject(), true
 	}
-	return ""
+	return "", false
 }
 
 // signInUntil returns how long a sign-in's or a session's record must
@@ -231,6 +262,9 @@ func (c *managerCore) revoke(op string, write func(RevocationStore) error) error
 // applications revoke sign-ins or subjects instead; Renew revokes the id
 // it replaces.
 func (m *Manager[T]) RevokeSession(ctx context.Context, sessionID string, end time.Time) error {
+	if sessionID == "" {
+		return errf(ErrInvalidConfig, "failed to revoke session: the session id is empty")
+	}
 	return m.core.revoke("revoke session", func(st RevocationStore) error {
 		return st.RevokeSession(ctx, sessionID, m.core.cfg.signInUntil(end))
 	})
@@ -241,6 +275,11 @@ func (m *Manager[T]) RevokeSession(ctx context.Context, sessionID string, end ti
 // can be): the "sign out that device" of a "where you're signed in" page.
 // Clear does it for the session's own sign-in.
 func (m *Manager[T]) RevokeSignIn(ctx context.Context, signInID string, end time.Time) error {
+	if signInID == "" {
+		// Auth.js tokens have none: a record for "" would be a record for
+		// all of them.
+		return errf(ErrInvalidConfig, "failed to revoke sign-in: the sign-in id is empty")
+	}
 	return m.core.revoke("revoke sign-in", func(st RevocationStore) error {
 		return st.RevokeSignIn(ctx, signInID, m.core.cfg.signInUntil(end))
 	})

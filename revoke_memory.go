@@ -51,10 +51,10 @@ func (m *MemoryRevocations) Revoked(_ context.Context, ref SessionRef) (bool, er
 	if m.before != 0 && ref.IssuedAt.Unix() < m.before {
 		return true, nil
 	}
-	if _, ok := m.signIns[ref.SignInID]; ok {
+	if _, ok := m.signIns[ref.SignInID]; ok && ref.SignInID != "" {
 		return true, nil
 	}
-	if _, ok := m.sessions[ref.SessionID]; ok {
+	if _, ok := m.sessions[ref.SessionID]; ok && ref.SessionID != "" {
 		return true, nil
 	}
 	if r, ok := m.subjects[ref.Subject]; ok && ref.Subject != "" && ref.SignedInAt.Unix() <= r.at {

@@ -23,16 +23,30 @@ func (s *Session[T]) checkRevoked(o *opened, now int64) error {
 		SessionID: env.Sid, SignInID: env.Sin, Subject: subjectOf(&s.data),
 		IssuedAt: time.Unix(env.Iat, 0), SignedInAt: time.Unix(env.Abs, 0), AbsoluteEnd: time.Unix(cfg.absoluteEnd(env.Abs, env.Rem), 0),
 	}
+	if err := s.askRevoked(rv, &ref); err != nil {
+		return err
+	}
+	if ref.Subject != "" && now-o.last >= seconds(cfg.RefreshAfter) {
+		// The sliding refresh is due: the listing's "last seen".
+		s.seen(ref.Subject, env.Sin, env.Abs, env.Rem, now)
+	}
+	return nil
+}
+
+// askRevoked asks the store about ref and applies the failure policy: it
+// returns why the session is refused, or nil. On a refusal s.data is
+// zeroed. s.mu must be held.
+func (s *Session[T]) askRevoked(rv *revocation, ref *SessionRef) error {
 	rv.checks.Add(1)
 	s.check.start(s.req.Context(), rv.CheckTimeout)
-	revoked, err := rv.Store.Revoked(&s.check, ref)
+	revoked, err := rv.Store.Revoked(&s.check, *ref)
 	s.check.stop()
 	switch {
 	case err != nil && rv.FailOpen:
 		n := rv.failedOpen.Add(1)
 		if t := time.Now().UnixNano(); t >= rv.nextWarn.Load() {
 			rv.nextWarn.Store(t + int64(time.Second))
-			cfg.Logger.WarnContext(s.req.Context(), "jwesession: revocation store unavailable: session served unchecked (Revocation.FailOpen)", "failed_open", n, "error", err)
+			s.m.cfg.Logger.WarnContext(s.req.Context(), "jwesession: revocation store unavailable: session served unchecked (Revocation.FailOpen)", "failed_open", n, "error", err)
 		}
 	case err != nil:
 		rv.failedClosed.Add(1)
@@ -44,10 +58,6 @@ func (s *Session[T]) checkRevoked(o *opened, now int64) error {
 		var zero T
 		s.data = zero
 		return errf(ErrRevoked, "the session, its sign-in or its user's sessions were revoked")
-	}
-	if ref.Subject != "" && now-o.last >= seconds(cfg.RefreshAfter) {
-		// The sliding refresh is due: the listing's "last seen".
-		s.seen(ref.Subject, env.Sin, env.Abs, env.Rem, now)
 	}
 	return nil
 }
@@ -73,21 +83,38 @@ func (s *Session[T]) signedIn(now int64) {
 }
 
 // endRevoked ends the current sign-in as end does and, with revocation
-// on, revokes it in the store. The sign-in ends in this browser whatever
+// on, revokes it in the store: its sign-in id, or in Auth.js mode (no
+// sign-in id) its token's jti. The sign-in ends in this browser whatever
 // the store says; the error says whether the revocation was recorded.
 // s.mu must be held.
 func (s *Session[T]) endRevoked(op string) error {
-	had, sin, abs, rem := s.has, s.sin, s.abs, s.rem
+	had, sin, sid, until := s.has, s.sin, s.sid, s.recordUntil()
 	s.end()
 	rv := s.m.rev
 	if rv == nil || !had {
 		return nil
 	}
-	cfg := &s.m.cfg
-	if err := rv.Store.RevokeSignIn(s.req.Context(), sin, cfg.signInUntil(time.Unix(cfg.absoluteEnd(abs, rem), 0))); err != nil {
+	if s.m.ajs != nil {
+		if err := rv.Store.RevokeSession(s.req.Context(), sid, until); err != nil {
+			return failed(op, unavailable("revoke session", err), "; it ended in this browser only")
+		}
+		return nil
+	}
+	if err := rv.Store.RevokeSignIn(s.req.Context(), sin, until); err != nil {
 		return failed(op, unavailable("revoke sign-in", err), "; it ended in this browser only")
 	}
 	return nil
+}
+
+// recordUntil returns until when a revocation of the current session's
+// id or sign-in must last: the end of its sign-in's absolute lifetime, or
+// in Auth.js mode its token's exp, plus the leeway. s.mu must be held.
+func (s *Session[T]) recordUntil() time.Time {
+	cfg := &s.m.cfg
+	if s.m.ajs != nil {
+		return time.Unix(s.exp+s.m.ajs.leeway, 0)
+	}
+	return cfg.signInUntil(time.Unix(cfg.absoluteEnd(s.abs, s.rem), 0))
 }
 
 // revokeRenewed revokes the session id a Renew replaced. s.mu must be
@@ -97,15 +124,25 @@ func (s *Session[T]) revokeRenewed(old string) error {
 	if rv == nil {
 		return nil
 	}
-	cfg := &s.m.cfg
-	if err := rv.Store.RevokeSession(s.req.Context(), old, cfg.signInUntil(time.Unix(cfg.absoluteEnd(s.abs, s.rem), 0))); err != nil {
+	if err := rv.Store.RevokeSession(s.req.Context(), old, s.recordUntil()); err != nil {
 		return failed("renew", unavailable("revoke session", err), "; the old session id stays valid")
 	}
 	return nil
 }
 
-// Subject returns the session's subject (the data's SessionSubject), or
-// "" when there is no session or the data names none.
+// subject returns the subject of the session's data: its SessionSubject,
+// or in Auth.js mode, for a claims type without one, the "sub" claim.
+// s.mu must be held.
+func (s *Session[T]) subject() string {
+	if s.m.ajs != nil {
+		return s.authjsSubject()
+	}
+	return subjectOf(&s.data)
+}
+
+// Subject returns the session's subject (the data's SessionSubject; in
+// Auth.js mode, for a claims type without that method, the "sub" claim),
+// or "" when there is no session or the data names none.
 func (s *Session[T]) Subject() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,7 +150,7 @@ func (s *Session[T]) Subject() string {
 	if !s.has {
 		return ""
 	}
-	return subjectOf(&s.data)
+	return s.subject()
 }
 
 // ClearEverywhere signs the session's user out everywhere: it revokes
@@ -135,7 +172,7 @@ func (s *Session[T]) ClearEverywhere() error {
 	if !s.has {
 		return nil
 	}
-	sub := subjectOf(&s.data)
+	sub := s.subject()
 	cfg := &s.m.cfg
 	at := time.Unix(s.now(), 0)
 	var revErr error

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // Schema changes. A session's data is T's JSON, so a deploy that changes
@@ -67,7 +68,10 @@ func decodeData[T any](d *dataDecoder, data []byte, dst *T) (raw []byte, err err
 func decodeWhy(err error) string {
 	var ute *json.UnmarshalTypeError
 	if errors.As(err, &ute) {
-		return fmt.Sprintf("field %q holds a JSON %s, not a %v", ute.Field, ute.Value, ute.Type)
+		// Value is the JSON kind, but for a number out of the field's
+		// range "number 4111111111111111": the kind alone.
+		kind, _, _ := strings.Cut(ute.Value, " ")
+		return fmt.Sprintf("field %q holds a JSON %s, not a %v", ute.Field, kind, ute.Type)
 	}
 	return "the data is not in the type's shape"
 }

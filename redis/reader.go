@@ -130,7 +130,7 @@ func (s *Store) applyEntry(ctx context.Context, e rueidis.XRangeEntry) {
 	s.applied.Add(1)
 	if s.cfg.Applied != nil {
 		id := f["id"]
-		s.cfg.Applied(Record{Kind: kinds[f["k"]], ID: id, At: time.Unix(at, 0), Until: time.Unix(until, 0), LogID: e.ID})
+		s.cfg.Applied(Record{Kind: kindOf(f["k"]), ID: id, At: time.Unix(at, 0), Until: time.Unix(until, 0), LogID: e.ID})
 	}
 }
 

@@ -225,8 +225,20 @@ func (s *Store) key(kind byte, id string) string {
 	return "{" + s.cfg.KeyPrefix + "}:" + string(kind) + ":" + id
 }
 
-// kinds maps a record's key letter to its Record.Kind.
-var kinds = map[string]string{"s": "session", "i": "sign-in", "u": "subject", "b": "before"}
+// kindOf returns the Record.Kind of a record's key letter.
+func kindOf(letter string) string {
+	switch letter {
+	case "s":
+		return "session"
+	case "i":
+		return "sign-in"
+	case "u":
+		return "subject"
+	case "b":
+		return "before"
+	}
+	return ""
+}
 
 // Revoked implements jwesession.RevocationStore: from this instance's copy
 // while it is current, else with one round trip.
@@ -264,6 +276,9 @@ func (s *Store) coldCheck(ctx context.Context, ref jwesession.SessionRef) (bool,
 		}
 		at, _, ok := parseRecord(str)
 		switch {
+		case i == 1 && ref.SignInID == "", i == 2 && ref.SessionID == "":
+			// An empty id (an Auth.js token has no sign-in id) matches
+			// no record.
 		case !ok:
 			return false, fmt.Errorf("jwesession/redis: failed to read revocation: malformed record %q", keys[i])
 		case i == 0:

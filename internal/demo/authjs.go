@@ -5,10 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -19,8 +17,10 @@ import (
 )
 
 // The demo in -format authjs (Auth.js v5) or -format nextauth4
-// (NextAuth.js v4): the same routes over the session cookie of a Next.js
-// app, so the two can share it. The session is the token's claims.
+// (NextAuth.js v4): the same routes (routes.go) over the session cookie of
+// a Next.js app, so the two can share it. The session is the token's
+// claims; there is no "remember me" box and no flash message (the cookie
+// has neither); with -redis, revocation's subject is the sub claim.
 
 // authjsOptions are the flags of the Auth.js formats.
 type authjsOptions struct {
@@ -39,7 +39,7 @@ func addAuthJSFlags(fs *flag.FlagSet) authjsOptions {
 }
 
 // nativeOnly are the flags an Auth.js format does not take.
-var nativeOnly = []string{"keys-file", "reload-interval", "idle-timeout", "absolute-timeout", "remember-idle-timeout", "remember-absolute-timeout", "redis", "redis-fail"}
+var nativeOnly = []string{"keys-file", "reload-interval", "idle-timeout", "absolute-timeout", "remember-idle-timeout", "remember-absolute-timeout"}
 
 // authjsClaims is the demo's session in the Auth.js formats: the
 // standard claims and a note.
@@ -52,7 +52,7 @@ type authjsClaims struct {
 // serves until ctx ends and reports served; for the native format it
 // returns served false (after refusing the Auth.js formats' flags), and
 // the caller serves.
-func (o authjsOptions) run(ctx context.Context, fs *flag.FlagSet, lookup func(string) (string, bool), stderr io.Writer) (served bool, err error) {
+func (o authjsOptions) run(ctx context.Context, fs *flag.FlagSet, lookup func(string) (string, bool), stderr io.Writer, connect Connector) (served bool, err error) {
 	given := func(names []string) []string {
 		var out []string
 		fs.Visit(func(f *flag.Flag) {
@@ -68,11 +68,11 @@ func (o authjsOptions) run(ctx context.Context, fs *flag.FlagSet, lookup func(st
 		}
 		return false, nil
 	}
-	return true, o.serve(ctx, fs, given(nativeOnly), lookup, stderr)
+	return true, o.serve(ctx, fs, given(nativeOnly), lookup, stderr, connect)
 }
 
 // serve serves the demo in an Auth.js format until ctx ends.
-func (o authjsOptions) serve(ctx context.Context, fs *flag.FlagSet, bad []string, lookup func(string) (string, bool), stderr io.Writer) error {
+func (o authjsOptions) serve(ctx context.Context, fs *flag.FlagSet, bad []string, lookup func(string) (string, bool), stderr io.Writer, connect Connector) error {
 	format, err := jwesession.ParseAuthJSFormat(*o.format)
 	if err != nil {
 		return errors.New("-format must be jwesession, authjs or nextauth4")
@@ -84,43 +84,27 @@ func (o authjsOptions) serve(ctx context.Context, fs *flag.FlagSet, bad []string
 	if err != nil {
 		return err
 	}
-	secure := fs.Lookup("secure").Value.(flag.Getter).Get().(bool)
+	flagValue := func(name string) any { return fs.Lookup(name).Value.(flag.Getter).Get() }
+	secure := flagValue("secure").(bool)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	rev, closeRev, err := revocation(flagValue("redis").(string), flagValue("redis-fail").(string), connect, logger)
+	if err != nil {
+		return err
+	}
+	defer closeRev()
 	m, err := jwesession.NewAuthJS[authjsClaims](jwesession.AuthJSConfig{
 		Format:             format,
 		DevelopmentCookies: !secure,
 		MaxAge:             *o.maxAge,
-		RefreshAfter:       fs.Lookup("refresh-after").Value.(flag.Getter).Get().(time.Duration),
+		RefreshAfter:       flagValue("refresh-after").(time.Duration),
 		MaxChunks:          maxChunks,
 		Logger:             logger,
+		Revocation:         rev,
 	}, secrets)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", fs.Lookup("addr").Value.String())
-	if err != nil {
-		return err
-	}
-	mode := "development cookies"
-	if secure {
-		mode = "secure cookies"
-	}
-	fmt.Fprintf(stderr, "jwesession-demo listening on http://%s (cookie %s, %s)\n", ln.Addr(), m.CookieName(), mode)
-	srv := &http.Server{
-		Handler:           wrapOutermost(newAuthJSHandler(m)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	}
+	return serve(ctx, flagValue("addr").(string), m.CookieName(), secure, newAuthJSHandler(m, format), logger, stderr)
 }
 
 // loadAuthJSSecrets reads the secrets from the file, or else from the
@@ -153,123 +137,18 @@ func loadAuthJSSecrets(format jwesession.AuthJSFormat, file string, lookup func(
 	return jwesession.ParseAuthJSSecretsFile(string(b))
 }
 
-var authjsPage = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>jwesession demo ({{.Format}})</title></head>
-<body>
-<h1>jwesession demo</h1>
-<p>cookie format: {{.Format}}, shared with a Next.js app</p>
-{{if .SignedIn}}<p>signed in as {{.Name}}</p>
-<p>session id: {{.SID}}</p>
-{{if .Note}}<p>note: {{len .Note}} bytes</p>{{end}}
-<form method="post" action="/update"><textarea name="note" rows="4" cols="60">{{.Note}}</textarea><br><button>Save note</button></form>
-<form method="post" action="/renew"><button>Renew session id</button></form>
-<form method="post" action="/logout"><button>Sign out</button></form>
-<p><a href="/admin">admin</a> · <a href="/public">public page</a></p>
-{{else}}<p>not signed in</p>
-<form method="post" action="/login"><label>user <input name="user" pattern="[A-Za-z0-9._\-]{1,64}" required></label> <button>Sign in</button></form>
-{{end}}{{if .Err}}<p>previous cookie rejected: {{.Err}}</p>{{end}}
-</body></html>
-`))
-
 // newAuthJSHandler returns the demo's routes over the app's cookie: the
-// session is the token's claims; /login sets name and sub, /update the
-// note claim, /renew gives the token a new jti (the session id shown).
-func newAuthJSHandler(m *jwesession.AuthJSManager[authjsClaims]) http.Handler {
-	mux := http.NewServeMux()
-	session := func(r *http.Request) *jwesession.Session[authjsClaims] {
-		s, err := m.Session(r.Context())
-		if err != nil {
-			panic(err) // the middleware wraps every route below
-		}
-		return s
-	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "ok\n")
+// session is the token's claims; /login sets name and sub (the subject of
+// -redis's revocation), /update the note claim, /renew gives the token a
+// new jti (the session id shown).
+func newAuthJSHandler(m *jwesession.AuthJSManager[authjsClaims], f jwesession.AuthJSFormat) http.Handler {
+	return routes(format[authjsClaims]{
+		m:    m,
+		name: f.String(),
+		signIn: func(user string) authjsClaims {
+			return authjsClaims{AuthJSClaims: jwesession.AuthJSClaims{Name: user, Sub: user}}
+		},
+		user: func(c *authjsClaims) string { return c.Name },
+		note: func(c *authjsClaims) *string { return &c.Note },
 	})
-	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=600")
-		_, _ = io.WriteString(w, "a public page: the same for everyone\n")
-	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s := session(r)
-		c, ok := s.Get()
-		var errText string
-		if err := s.Err(); err != nil {
-			errText = err.Error()
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = authjsPage.Execute(w, struct {
-			Format               string
-			SignedIn             bool
-			Name, Note, SID, Err string
-		}{m.Format().String(), ok, c.Name, c.Note, s.ID(), errText})
-	})
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		user := r.PostFormValue("user")
-		if !validUser(user) {
-			http.Error(w, "user must be 1 to 64 of A-Za-z0-9._-", http.StatusBadRequest)
-			return
-		}
-		if err := session(r).SignIn(authjsClaims{AuthJSClaims: jwesession.AuthJSClaims{Name: user, Sub: user}}); err != nil {
-			http.Error(w, "could not sign in", http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /update", func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
-				http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-		note := r.PostForm.Get("note")
-		if len(note) > maxNote {
-			http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		s := session(r)
-		if _, ok := s.Get(); ok {
-			err := s.Update(func(c *authjsClaims) error { c.Note = note; return nil })
-			if errors.Is(err, jwesession.ErrTooLarge) {
-				http.Error(w, "note too large for the session cookie", http.StatusRequestEntityTooLarge)
-				return
-			}
-			if err != nil {
-				http.Error(w, "could not update", http.StatusInternalServerError)
-				return
-			}
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
-		s := session(r)
-		if _, ok := s.Get(); ok {
-			if err := s.Renew(); err != nil {
-				http.Error(w, "could not renew", http.StatusInternalServerError)
-				return
-			}
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := session(r).Clear(); err != nil {
-			http.Error(w, "could not sign out", http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
-		c, ok := session(r).Get()
-		if !ok {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "admin page for %s\n", c.Name)
-	})
-	return http.NewCrossOriginProtection().Handler(m.Middleware(mux))
 }

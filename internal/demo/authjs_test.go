@@ -3,6 +3,7 @@ package demo
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -220,4 +222,44 @@ func TestAuthJSEnvWarning(t *testing.T) {
 	w := written(c.login("alice"))
 	_, err := authjsInspector(t, jwesession.FormatAuthJS, "authjs.session-token", authjsSecret1).Inspect(w["authjs.session-token"].Value)
 	require.NoError(t, err, "sealed under AUTH_SECRET, as next-auth 5 reads the environment")
+}
+
+// With -redis (here a connector to a store in memory), an Auth.js format
+// revokes too: POST /logout-everywhere refuses every token of the user
+// (the sub claim) issued up to then, on this browser and another; without
+// -redis it is 501 and changes nothing, as in the native format.
+func TestAuthJSLogoutEverywhere(t *testing.T) {
+	t.Parallel()
+	lookup := env("AUTH_SECRET", authjsSecret1)
+	d := startDemo(t, lookup, "-format", "authjs")
+	c := newClient(t, d.base)
+	c.login("alice")
+	r := c.post("/logout-everywhere", url.Values{})
+	assert.Equal(t, http.StatusNotImplemented, r.StatusCode)
+	assertNoSetCookie(t, r)
+	assert.Contains(t, c.home(), "signed in as alice")
+
+	store := &jwesession.MemoryRevocations{}
+	connect := func(addr string, _ *slog.Logger) (jwesession.RevocationStore, func(), error) {
+		assert.Equal(t, "127.0.0.1:1", addr)
+		return store, func() {}, nil
+	}
+	d = startDemoWith(t, connect, lookup, "-format", "authjs", "-redis", "127.0.0.1:1")
+	laptop, phone, bob := newClient(t, d.base), newClient(t, d.base), newClient(t, d.base)
+	laptop.login("alice")
+	phone.login("alice")
+	bob.login("bob")
+	copied := phone.jarCookies()
+	r = laptop.post("/logout-everywhere", url.Values{})
+	require.Equal(t, http.StatusSeeOther, r.StatusCode)
+	assertOwnNames(t, r, "authjs.session-token")
+	assert.Contains(t, laptop.home(), "not signed in")
+	home := phone.home()
+	assert.Contains(t, home, "not signed in")
+	assert.Contains(t, home, "previous cookie rejected: jwesession: session revoked")
+	assert.Equal(t, copied, phone.jarCookies(), "a read does not delete the refused cookie")
+	assert.Contains(t, bob.home(), "signed in as bob")
+	time.Sleep(1100 * time.Millisecond) // revocation by subject covers its second: sign in after it
+	phone.login("alice")
+	assert.Contains(t, phone.home(), "signed in as alice", "a new sign-in after it")
 }

@@ -24,10 +24,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -82,7 +80,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	if served, err := authjs.run(ctx, fs, lookup, stderr); served {
+	if served, err := authjs.run(ctx, fs, lookup, stderr, connect); served {
 		return err
 	}
 	if *reload <= 0 {
@@ -115,10 +113,6 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	if *keysFile != "" {
 		wctx, stopWatch := context.WithCancel(ctx)
 		watched := make(chan struct{})
@@ -131,26 +125,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			<-watched
 		}()
 	}
-	mode := "development cookies"
-	if *secure {
-		mode = "secure cookies"
-	}
-	fmt.Fprintf(stderr, "jwesession-demo listening on http://%s (cookie %s, %s)\n", ln.Addr(), m.CookieName(), mode)
-	srv := &http.Server{
-		Handler:           wrapOutermost(newHandler(m)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	}
+	return serve(ctx, *addr, m.CookieName(), *secure, newHandler(m), logger, stderr)
 }
 
 // loadKeyring reads the keys from the file, or the environment, or makes a
@@ -177,151 +152,13 @@ func loadKeyring(keysFile string, lookup func(string) (string, bool), stderr io.
 	return jwesession.KeyringFromSecret(base64.RawURLEncoding.EncodeToString(b[:]))
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>jwesession demo</title></head>
-<body>
-<h1>jwesession demo</h1>
-{{range .Flashes}}<p>flash: {{.}}</p>
-{{end}}{{if .SignedIn}}<p>signed in as {{.User}}</p>
-<p>session id: {{.SID}}</p>
-{{if .Note}}<p>note: {{len .Note}} bytes</p>{{end}}
-<form method="post" action="/update"><textarea name="note" rows="4" cols="60">{{.Note}}</textarea><br><button>Save note</button></form>
-<form method="post" action="/renew"><button>Renew session id</button></form>
-<form method="post" action="/logout"><button>Sign out</button></form>
-<form method="post" action="/logout-everywhere"><button>Sign out everywhere</button></form>
-<p><a href="/admin">admin</a> · <a href="/public">public page</a></p>
-{{else}}<p>not signed in</p>
-<form method="post" action="/login"><label>user <input name="user" pattern="[A-Za-z0-9._\-]{1,64}" required></label> <label><input type="checkbox" name="remember"> remember me</label> <button>Sign in</button></form>
-{{end}}{{if .Err}}<p>previous cookie rejected: {{.Err}}</p>{{end}}
-</body></html>
-`))
-
-// newHandler returns the demo's routes behind the session middleware and
-// cross-origin protection.
+// newHandler returns the demo's routes over the native format.
 func newHandler(m *jwesession.Manager[demoSession]) http.Handler {
-	mux := http.NewServeMux()
-	session := func(r *http.Request) *jwesession.Session[demoSession] {
-		s, err := m.Session(r.Context())
-		if err != nil {
-			panic(err) // the middleware wraps every route below
-		}
-		return s
-	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "ok\n")
+	return routes(format[demoSession]{
+		m:        m,
+		everyday: true,
+		signIn:   func(user string) demoSession { return demoSession{User: user} },
+		user:     func(d *demoSession) string { return d.User },
+		note:     func(d *demoSession) *string { return &d.Note },
 	})
-	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=600")
-		_, _ = io.WriteString(w, "a public page: the same for everyone\n")
-	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s := session(r)
-		d, ok := s.Get()
-		var errText string
-		if err := s.Err(); err != nil {
-			errText = err.Error()
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = page.Execute(w, struct {
-			SignedIn        bool
-			User, Note, SID string
-			Err             string
-			Flashes         []string
-		}{ok, d.User, d.Note, s.ID(), errText, s.Flashes()})
-	})
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		user := r.PostFormValue("user")
-		if !validUser(user) {
-			http.Error(w, "user must be 1 to 64 of A-Za-z0-9._-", http.StatusBadRequest)
-			return
-		}
-		signIn := session(r).SignIn // a browser-session cookie
-		if r.PostFormValue("remember") == "on" {
-			signIn = session(r).SignInRemembered // a persistent one
-		}
-		if err := signIn(demoSession{User: user}); err != nil {
-			http.Error(w, "could not sign in", http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /update", func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a 16 KB note, percent-encoded, fits
-		if err := r.ParseForm(); err != nil {
-			if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
-				http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-		note := r.PostForm.Get("note")
-		if len(note) > maxNote {
-			http.Error(w, "note too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		s := session(r)
-		if d, ok := s.Get(); ok {
-			err := s.Update(func(d *demoSession) error { d.Note = note; return nil })
-			if errors.Is(err, jwesession.ErrTooLarge) {
-				http.Error(w, "note too large for the session cookie", http.StatusRequestEntityTooLarge)
-				return
-			}
-			if err != nil {
-				http.Error(w, "could not update", http.StatusInternalServerError)
-				return
-			}
-			if d.Note != note { // a flash only when something changed
-				_ = s.AddFlash("note saved")
-			}
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
-		s := session(r)
-		if _, ok := s.Get(); ok {
-			if err := s.Renew(); err != nil {
-				http.Error(w, "could not renew", http.StatusInternalServerError)
-				return
-			}
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		s := session(r)
-		signedIn := s.SignedIn()
-		if err := s.Clear(); err != nil {
-			http.Error(w, "could not sign out", http.StatusInternalServerError)
-			return
-		}
-		if signedIn {
-			_ = s.AddFlash("signed out") // its own cookie: it cannot bring the session back
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /logout-everywhere", logoutEverywhere(session))
-	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
-		d, ok := session(r).Get()
-		if !ok {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "admin page for %s\n", d.User)
-	})
-	return http.NewCrossOriginProtection().Handler(m.Middleware(mux))
-}
-
-// validUser reports whether u is 1 to 64 of A-Za-z0-9._- .
-func validUser(u string) bool {
-	if len(u) == 0 || len(u) > 64 {
-		return false
-	}
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -92,12 +92,18 @@ type demo struct {
 // startDemo runs the demo on 127.0.0.1:0 until the test ends (or stop).
 func startDemo(t *testing.T, lookup func(string) (string, bool), args ...string) *demo {
 	t.Helper()
+	return startDemoWith(t, nil, lookup, args...)
+}
+
+// startDemoWith is startDemo with connect as the -redis connector.
+func startDemoWith(t *testing.T, connect Connector, lookup func(string) (string, bool), args ...string) *demo {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel) // also when the test fails before d.stop exists
 	buf := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), lookup, buf)
+		done <- Run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), lookup, buf, connect)
 	}()
 	d := &demo{stderr: buf}
 	deadline := time.NewTimer(10 * time.Second)

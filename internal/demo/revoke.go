@@ -68,7 +68,7 @@ func revocation(addr, fail string, connect Connector, logger *slog.Logger) (jwes
 // logoutEverywhere is POST /logout-everywhere: every session of the
 // signed-in user is revoked, this browser's cleared, 303 to /; not signed
 // in, 303 and nothing changes; without revocation (no -redis), 501.
-func logoutEverywhere(session func(*http.Request) *jwesession.Session[demoSession]) http.HandlerFunc {
+func logoutEverywhere[T any](session func(*http.Request) *jwesession.Session[T]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		err := session(r).ClearEverywhere()
 		switch {

@@ -72,6 +72,19 @@ func Run(t *testing.T, newStore func(t *testing.T) jwesession.RevocationStore) {
 			t.Error("revoking a sign-in revoked another")
 		}
 	})
+	t.Run("EmptyIDs", func(t *testing.T) {
+		// An Auth.js token has no sign-in id (SignInID ""): a record
+		// for an empty id, should one reach the store, must match no
+		// token, or it would revoke every one of them.
+		s := newStore(t)
+		must(t, s.RevokeSignIn(ctx, "", until))
+		must(t, s.RevokeSession(ctx, "", until))
+		r := ref(1)
+		r.SignInID = ""
+		if revoked(t, s, r) {
+			t.Error("a record for an empty id revoked a session without a sign-in id")
+		}
+	})
 	t.Run("Subject", func(t *testing.T) {
 		s := newStore(t)
 		at := base.Add(-30 * time.Minute)
