@@ -18,16 +18,17 @@ import (
 // httptest request (allocation counts are deterministic, times are not).
 // .ci/run runs these once without -race. Each is what the test measures
 // (Go 1.26, amd64): lower one when a change saves an allocation, never
-// raise one without saying why. The hot path's 14, for benchData: the
+// raise one without saying why. The hot path's 8, for benchData: the
 // request state and the request's WithContext copy, the token's decode
 // buffer, the response header map's first entry (the cache headers), the
-// data's seven strings and one slice (the canonical decoder allocates
-// each slice once, as it goes), and two of the benchmark's own request
-// (its Cookie header), which the empty request has not.
+// data's one string copy (its strings are pieces of it: see decode.go)
+// and its one slice (the canonical decoder allocates each slice once, as
+// it goes), and two of the benchmark's own request (its Cookie header),
+// which the empty request has not.
 const (
-	allocBudgetHotPath          = 14 // a read of a valid session, nothing written
-	allocBudgetHotPathCompanion = 15 // the same with a companion consulted (the token's refresh due): its decryption buffer
-	allocBudgetHotPathTombstone = 14 // the same with the tombstone of an earlier sign-in (its IV in the token: not decrypted)
+	allocBudgetHotPath          = 8  // a read of a valid session, nothing written
+	allocBudgetHotPathCompanion = 9  // the same with a companion consulted (the token's refresh due): its decryption buffer
+	allocBudgetHotPathTombstone = 8  // the same with the tombstone of an earlier sign-in (its IV in the token: not decrypted)
 	allocBudgetNoCookie         = 2  // no cookie, session never touched: the request state and WithContext
 	allocBudgetSignIn           = 11 // a new session sealed, Set-Cookie and cache headers (MaxChunks 1)
 	allocBudgetSignInChunks     = 11 // the same with MaxChunks 4: the deletion lines of chunk names 0 to 3 fit the Set-Cookie slice grown once

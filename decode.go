@@ -1,7 +1,6 @@
 package jwesession
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -23,7 +22,9 @@ import (
 // names, integers in range), and at the first byte outside it stops: the
 // value is reset to zero and json.Unmarshal decodes the data as before. So
 // the result is always json.Unmarshal's (FuzzDataDecode holds the two
-// together); the plan only decides how fast. A slice is allocated once
+// together); the plan only decides how fast. The strings decoded share
+// one copy of the data (they keep all of it, a few hundred bytes, alive
+// while any of them is). A slice is allocated once
 // for the length decoded, where encoding/json grows it by appending (the
 // capacity may differ).
 
@@ -45,8 +46,11 @@ func newDataDecoder(t reflect.Type) *dataDecoder {
 // was built for, exactly as json.Unmarshal(data, dst).
 func (d *dataDecoder) decode(data []byte, dst any) error {
 	if d != nil && d.plan != nil {
+		// One copy of the data as a string, read in place: every string
+		// decoded is a piece of it, so the strings cost one allocation
+		// together, not one each.
 		v := reflect.ValueOf(dst).Elem()
-		if rest, ok := d.plan.decode(data, v); ok && len(rest) == 0 {
+		if rest, ok := d.plan.decode(string(data), v); ok && len(rest) == 0 {
 			return nil
 		}
 		v.SetZero() // what the plan wrote before it stopped
@@ -182,14 +186,14 @@ func plainName(s string) bool {
 // decode reads one value of p's type from the start of b into v and
 // returns what follows it; false: b does not start with such a value in
 // the canonical form.
-func (p *valuePlan) decode(b []byte, v reflect.Value) ([]byte, bool) {
+func (p *valuePlan) decode(b string, v reflect.Value) (string, bool) {
 	if len(b) == 0 {
 		return b, false
 	}
 	if b[0] == 'n' {
 		// null: encoding/json sets a slice to nil and leaves a string,
 		// bool, number or struct as it is.
-		rest, ok := bytes.CutPrefix(b, []byte("null"))
+		rest, ok := strings.CutPrefix(b, "null")
 		if ok && p.kind == planSlice {
 			v.SetZero()
 		}
@@ -203,11 +207,11 @@ func (p *valuePlan) decode(b []byte, v reflect.Value) ([]byte, bool) {
 		}
 		return rest, ok
 	case planBool:
-		if rest, ok := bytes.CutPrefix(b, []byte("true")); ok {
+		if rest, ok := strings.CutPrefix(b, "true"); ok {
 			v.SetBool(true)
 			return rest, true
 		}
-		return bytes.CutPrefix(b, []byte("false"))
+		return strings.CutPrefix(b, "false")
 	case planInt:
 		neg, n, rest, ok := canonicalInt(b)
 		limit := uint64(1)<<(p.bits-1) - 1
@@ -240,7 +244,7 @@ func (p *valuePlan) decode(b []byte, v reflect.Value) ([]byte, bool) {
 
 // decodeObject reads a JSON object whose keys name p's fields exactly, in
 // field order (any may be missing: it stays as it is), into the struct v.
-func (p *valuePlan) decodeObject(b []byte, v reflect.Value) ([]byte, bool) {
+func (p *valuePlan) decodeObject(b string, v reflect.Value) (string, bool) {
 	if len(b) < 2 || b[0] != '{' {
 		return b, false
 	}
@@ -253,13 +257,13 @@ func (p *valuePlan) decodeObject(b []byte, v reflect.Value) ([]byte, bool) {
 		if len(b) == 0 || b[0] != '"' {
 			return b, false
 		}
-		end := bytes.IndexByte(b[1:], '"') + 1
+		end := strings.IndexByte(b[1:], '"') + 1
 		if end == 0 {
 			return b, false
 		}
 		key := b[1:end]
 		i := next
-		for i < len(p.fields) && p.fields[i].name != string(key) {
+		for i < len(p.fields) && p.fields[i].name != key {
 			i++
 		}
 		if i == len(p.fields) || end+1 >= len(b) || b[end+1] != ':' {
@@ -284,7 +288,7 @@ func (p *valuePlan) decodeObject(b []byte, v reflect.Value) ([]byte, bool) {
 
 // decodeArray reads a JSON array into the slice v, which is nil: grown
 // once to its length (an empty one non-nil, as encoding/json makes it).
-func (p *valuePlan) decodeArray(b []byte, v reflect.Value) ([]byte, bool) {
+func (p *valuePlan) decodeArray(b string, v reflect.Value) (string, bool) {
 	n, ok := countElements(b)
 	if !ok {
 		return b, false
@@ -314,7 +318,7 @@ func (p *valuePlan) decodeArray(b []byte, v reflect.Value) ([]byte, bool) {
 // top-level commas, or reports false when it is not an array of the
 // canonical form's strings (no escapes) and brackets. The decode that
 // follows checks the elements themselves.
-func countElements(b []byte) (int, bool) {
+func countElements(b string) (int, bool) {
 	if len(b) < 2 || b[0] != '[' {
 		return 0, false
 	}
@@ -325,8 +329,8 @@ func countElements(b []byte) (int, bool) {
 	for i := 1; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			j := bytes.IndexByte(b[i+1:], '"')
-			if j < 0 || bytes.IndexByte(b[i+1:i+1+j], '\\') >= 0 {
+			j := strings.IndexByte(b[i+1:], '"')
+			if j < 0 || strings.IndexByte(b[i+1:i+1+j], '\\') >= 0 {
 				return 0, false
 			}
 			i += j + 1
@@ -348,7 +352,7 @@ func countElements(b []byte) (int, bool) {
 
 // canonicalString reads a JSON string without escapes or control
 // characters, in valid UTF-8 (what encoding/json takes byte for byte).
-func canonicalString(b []byte) (string, []byte, bool) {
+func canonicalString(b string) (string, string, bool) {
 	if b[0] != '"' {
 		return "", b, false
 	}
@@ -357,10 +361,10 @@ func canonicalString(b []byte) (string, []byte, bool) {
 		switch c := b[i]; {
 		case c == '"':
 			s := b[1:i]
-			if !ascii && !utf8.Valid(s) {
+			if !ascii && !utf8.ValidString(s) {
 				return "", b, false // encoding/json replaces invalid bytes with U+FFFD
 			}
-			return string(s), b[i+1:], true
+			return s, b[i+1:], true
 		case c < 0x20 || c == '\\':
 			return "", b, false
 		case c >= 0x80:
@@ -373,7 +377,7 @@ func canonicalString(b []byte) (string, []byte, bool) {
 // canonicalInt reads a JSON integer (an optional minus, then 0 or digits
 // without a leading zero, no fraction or exponent) whose magnitude fits in
 // 64 bits.
-func canonicalInt(b []byte) (neg bool, n uint64, rest []byte, ok bool) {
+func canonicalInt(b string) (neg bool, n uint64, rest string, ok bool) {
 	i := 0
 	if b[0] == '-' {
 		neg, i = true, 1

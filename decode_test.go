@@ -152,7 +152,7 @@ func TestDataDecoderReadsWhatMarshalWrites(t *testing.T) {
 		d := newDataDecoder(reflect.TypeOf(v))
 		require.NotNil(t, d.plan, "%T", v)
 		got := reflect.New(reflect.TypeOf(v))
-		rest, ok := d.plan.decode(data, got.Elem())
+		rest, ok := d.plan.decode(string(data), got.Elem())
 		require.True(t, ok, "%s", data)
 		require.Empty(t, rest)
 		want := reflect.New(reflect.TypeOf(v))
