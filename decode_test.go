@@ -42,11 +42,13 @@ type decodeAll struct {
 	Matrix [][]int      `json:"matrix"`
 	Sub    decodeSub    `json:"sub"`
 	Subs   []decodeSub  `json:"subs"`
-	Dash   string       `json:"-,"`
-	Skip   string       `json:"-"`
+	//lint:ignore SA5008 the name "-", spelled as encoding/json documents it: the plan must match it
+	Dash   string `json:"-,"`
+	Skip   string `json:"-"`
 	NoTag  string
 	Dotted string `json:"a.b-c_d"`
-	hidden string //nolint:unused // encoding/json skips it, and so must the plan
+	//lint:ignore U1000 encoding/json skips it, and so must the plan
+	hidden string
 }
 
 var decodeAllValue = decodeAll{

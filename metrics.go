@@ -17,51 +17,6 @@ type counter struct{ n atomic.Uint64 }
 func (c *counter) inc()         { c.n.Add(1) }
 func (c *counter) load() uint64 { return c.n.Load() }
 
-// spreadSlots is how many slots a spreadCounter has.
-const spreadSlots = 16
-
-// spreadCounter counts what every request that reads a session counts
-// (the key that opened its token), without making the cores that serve
-// them take turns at one cache line: each core increments a slot of its
-// own, on a cache line of its own (128 bytes apart: adjacent-line
-// prefetchers pair 64-byte lines), and a load adds the slots up. The slot
-// is the caller's hint (managerCore.slot), stable per P, so at steady
-// state no line moves between cores; slots picked at random per increment
-// would be worse than one shared line (every line visited by every core,
-// BenchmarkOpenedCounterParallel).
-type spreadCounter struct {
-	slot [spreadSlots]struct {
-		n atomic.Uint64
-		_ [120]byte
-	}
-}
-
-// inc counts one in the slot of the hint.
-func (c *spreadCounter) inc(hint uint32) { c.slot[hint%spreadSlots].n.Add(1) }
-
-func (c *spreadCounter) load() uint64 {
-	var n uint64
-	for i := range c.slot {
-		n += c.slot[i].n.Load()
-	}
-	return n
-}
-
-// slot returns the hint of the P this goroutine runs on, for the spread
-// counters: a sync.Pool keeps an index per P (its private slot), handed
-// out round-robin when a P first asks (and again after a collection has
-// emptied the pool), so each P keeps incrementing its own slot.
-func (c *managerCore) slot() uint32 {
-	p, ok := c.slots.Get().(*uint32)
-	if !ok {
-		p = new(uint32)
-		*p = c.nextSlot.Add(1)
-	}
-	i := *p
-	c.slots.Put(p)
-	return i
-}
-
 // counters are a manager's event counters (the per-key ones live with the
 // keys, see keyCounters). Each is touched only on its own event, never on
 // the hot path of a request that reads a valid session.

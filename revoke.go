@@ -153,8 +153,9 @@ type RevocationStats struct {
 // revocation is a manager's revocation state: nil when it is off.
 type revocation struct {
 	Revocation
-	checks, revoked, failedClosed, failedOpen, seenFailed atomic.Uint64
-	nextWarn                                              atomic.Int64 // unix nanos before which failures are not logged
+	checks                                        spreadCounter // every request whose token opens
+	revoked, failedClosed, failedOpen, seenFailed atomic.Uint64
+	nextWarn                                      atomic.Int64 // unix nanos before which failures are not logged
 }
 
 // newRevocation checks the revocation settings for data type T and returns
@@ -354,7 +355,7 @@ func (m *Manager[T]) RevocationStats() RevocationStats {
 		return RevocationStats{}
 	}
 	return RevocationStats{
-		Checks: rv.checks.Load(), Revoked: rv.revoked.Load(),
+		Checks: rv.checks.load(), Revoked: rv.revoked.Load(),
 		FailedClosed: rv.failedClosed.Load(), FailedOpen: rv.failedOpen.Load(),
 		SeenFailed: rv.seenFailed.Load(),
 	}

@@ -2,7 +2,6 @@ package jwesession
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -20,7 +19,7 @@ type MemoryRevocations struct {
 	// Now is the clock records expire by. The default is time.Now.
 	Now func() time.Time
 
-	mu        sync.RWMutex
+	mu        spreadRWMutex    // a check locks its core's slot only (spread.go)
 	sessions  map[string]int64 // session id -> until (Unix seconds)
 	signIns   map[string]int64 // sign-in id -> until
 	subjects  map[string]subjectRevocation
@@ -46,8 +45,8 @@ func (m *MemoryRevocations) now() int64 {
 
 // Revoked implements RevocationStore. It never fails.
 func (m *MemoryRevocations) Revoked(_ context.Context, ref SessionRef) (bool, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	mu := m.mu.rlock()
+	defer mu.RUnlock()
 	if m.before != 0 && ref.IssuedAt.Unix() < m.before {
 		return true, nil
 	}
@@ -76,8 +75,8 @@ func (m *MemoryRevocations) RevokeSignIn(_ context.Context, signInID string, unt
 }
 
 func (m *MemoryRevocations) add(set *map[string]int64, id string, until int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.lock()
+	defer m.mu.unlock()
 	if *set == nil {
 		*set = map[string]int64{}
 	}
@@ -87,8 +86,8 @@ func (m *MemoryRevocations) add(set *map[string]int64, id string, until int64) {
 
 // RevokeSubject implements RevocationStore.
 func (m *MemoryRevocations) RevokeSubject(_ context.Context, subject string, at, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.lock()
+	defer m.mu.unlock()
 	if m.subjects == nil {
 		m.subjects = map[string]subjectRevocation{}
 	}
@@ -100,8 +99,8 @@ func (m *MemoryRevocations) RevokeSubject(_ context.Context, subject string, at,
 
 // RevokeBefore implements RevocationStore.
 func (m *MemoryRevocations) RevokeBefore(_ context.Context, t, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.lock()
+	defer m.mu.unlock()
 	m.before, m.beforeEnd = max(m.before, t.Unix()), max(m.beforeEnd, until.Unix())
 	m.sweep()
 	return nil
@@ -109,8 +108,8 @@ func (m *MemoryRevocations) RevokeBefore(_ context.Context, t, until time.Time) 
 
 // Seen implements RevocationStore: it keeps the record until s.End.
 func (m *MemoryRevocations) Seen(_ context.Context, s SignIn) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.lock()
+	defer m.mu.unlock()
 	if m.seen == nil {
 		m.seen = map[string]map[string]SignIn{}
 	}
@@ -129,8 +128,8 @@ func (m *MemoryRevocations) Seen(_ context.Context, s SignIn) error {
 
 // SignIns implements RevocationStore.
 func (m *MemoryRevocations) SignIns(_ context.Context, subject string, now time.Time) ([]SignIn, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	mu := m.mu.rlock()
+	defer mu.RUnlock()
 	var out []SignIn
 	for _, s := range m.seen[subject] {
 		if s.End.After(now) {
@@ -143,8 +142,8 @@ func (m *MemoryRevocations) SignIns(_ context.Context, subject string, now time.
 // Len returns the number of revocation records held (session ids,
 // sign-ins, subjects, and the before-T record), for sizing.
 func (m *MemoryRevocations) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	mu := m.mu.rlock()
+	defer mu.RUnlock()
 	n := len(m.sessions) + len(m.signIns) + len(m.subjects)
 	if m.before != 0 {
 		n++

@@ -37,7 +37,7 @@ func (s *Session[T]) checkRevoked(o *opened, now int64) error {
 // returns why the session is refused, or nil. On a refusal s.data is
 // zeroed. s.mu must be held.
 func (s *Session[T]) askRevoked(rv *revocation, ref *SessionRef) error {
-	rv.checks.Add(1)
+	rv.checks.inc(s.m.slot())
 	s.check.start(s.req.Context(), rv.CheckTimeout)
 	revoked, err := rv.Store.Revoked(&s.check, *ref)
 	s.check.stop()

@@ -34,8 +34,7 @@ type managerCore struct {
 
 	data *dataDecoder // decodes the data type's JSON (decode.go)
 
-	slots    sync.Pool     // a *uint32 per P: the hints of the spread counters (metrics.go)
-	nextSlot atomic.Uint32 // the next hint handed out
+	slots perP // the hints of the spread counters (spread.go)
 }
 
 // Manager creates and reads sessions holding data of type T (JSON-encoded).
