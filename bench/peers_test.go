@@ -26,10 +26,8 @@ import (
 	"golang.org/x/crypto/hkdf"
 )
 
-// benchData and benchValue are the library's own (../bench_test.go): about
-// 250 bytes of claims once enveloped. The Auth.js benchmarks use them.
-type benchData = claims.Data
-
+// benchValue is the library's own (../bench_test.go): about 250 bytes of
+// claims once enveloped. The Auth.js benchmarks use it.
 var benchValue = claims.Value()
 
 const (
