@@ -74,9 +74,11 @@ func (r *authjsRing) open(token string, maxLen int) (*authjsKey, []byte, error) 
 	// secret (v4) needs the ciphertext intact.
 	buf := make([]byte, k.ivLen+ctLen+k.tag+ctLen)
 	iv, ct, out := buf[:k.ivLen], buf[k.ivLen:k.ivLen+ctLen+k.tag], buf[k.ivLen+ctLen+k.tag:]
-	decodeInto(iv, seg[2])
-	decodeInto(ct[:ctLen], seg[3])
-	decodeInto(ct[ctLen:], seg[4])
+	if !decodeInto(iv, seg[2]) || !decodeInto(ct[:ctLen], seg[3]) || !decodeInto(ct[ctLen:], seg[4]) {
+		// checkSegment passed each of them above, and agrees with
+		// decodeInto: cannot happen, but never open a garbage buffer.
+		return nil, nil, errf(ErrMalformed, "a segment is not base64url")
+	}
 	for _, k := range keys {
 		if pt, err := k.aead.Open(out[:0], iv, ct, aad); err == nil {
 			return k, pt, nil
