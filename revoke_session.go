@@ -201,23 +201,30 @@ type checkContext struct {
 	parent   context.Context
 	deadline time.Time
 
-	mu     sync.Mutex
-	ctx    context.Context // with the timer; nil until Done
-	cancel context.CancelFunc
+	mu      sync.Mutex
+	ctx     context.Context // with the timer; nil until Done
+	cancel  context.CancelFunc
+	stopped bool // the check is over: done, Err context.Canceled
 }
 
 func (c *checkContext) start(parent context.Context, timeout time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.parent, c.deadline = parent, time.Now().Add(timeout)
+	c.ctx, c.cancel, c.stopped = nil, nil, false
 }
 
-// stop releases the timer, if one was made.
+// stop ends the check: it releases the timer, if one was made, and from
+// then on the context is done. Err must agree with Done from then on: a
+// context a store derived from this one (context.WithCancel) reads Err
+// once Done is closed, and the context package panics if it is nil.
 func (c *checkContext) stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stopped = true
 	if c.cancel != nil {
-		c.cancel()
+		c.cancel() // c.ctx stays: done, and its Err says why
 	}
-	c.ctx, c.cancel = nil, nil
 }
 
 func (c *checkContext) Deadline() (time.Time, bool) {
@@ -232,16 +239,22 @@ func (c *checkContext) Done() <-chan struct{} {
 	defer c.mu.Unlock()
 	if c.ctx == nil {
 		c.ctx, c.cancel = context.WithDeadline(c.parent, c.deadline)
+		if c.stopped {
+			c.cancel() // asked for after the check: it is over
+		}
 	}
 	return c.ctx.Done()
 }
 
 func (c *checkContext) Err() error {
 	c.mu.Lock()
-	ctx := c.ctx
+	ctx, stopped := c.ctx, c.stopped
 	c.mu.Unlock()
-	if ctx != nil {
+	switch {
+	case ctx != nil:
 		return ctx.Err()
+	case stopped:
+		return context.Canceled
 	}
 	if err := c.parent.Err(); err != nil {
 		return err

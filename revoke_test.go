@@ -401,6 +401,39 @@ func TestCheckContext(t *testing.T) {
 	assert.Equal(t, pd, d)
 }
 
+// A context a store derives from the check's (as a Redis client does)
+// learns that the check is over, with an error: the context package reads
+// the parent's Err once its Done is closed and panics on nil (it did, in
+// the redis module's tests, when stop forgot the timer's context). Also
+// when the store first asks for Done after the check.
+func TestCheckContextDerivedContextsAfterStop(t *testing.T) {
+	var c checkContext
+	c.start(context.Background(), time.Hour)
+	child, cancel := context.WithCancel(&c)
+	defer cancel()
+	c.stop()
+	select {
+	case <-child.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a derived context outlived the check")
+	}
+	assert.ErrorIs(t, child.Err(), context.Canceled)
+	assert.ErrorIs(t, c.Err(), context.Canceled)
+
+	c.start(context.Background(), time.Hour)
+	c.stop()
+	assert.ErrorIs(t, c.Err(), context.Canceled, "stopped before any Done")
+	late, cancelLate := context.WithCancel(&c)
+	defer cancelLate()
+	<-late.Done()
+	assert.ErrorIs(t, late.Err(), context.Canceled)
+
+	// A new check starts afresh.
+	c.start(context.Background(), time.Hour)
+	assert.NoError(t, c.Err())
+	c.stop()
+}
+
 // The store is asked once per request whose token opened: not for an
 // untouched request, a request without a cookie, or a rejected token.
 func TestCheckOncePerRequest(t *testing.T) {
